@@ -1,0 +1,129 @@
+//! The application as a value: [`AppState`], the one routing table [`router`], and [`serve`] with
+//! graceful shutdown.
+//!
+//! Tests build the same router over a test database and drive it with `tower::ServiceExt::oneshot`
+//! or a real listener on port 0; `faultline serve` binds the configured address.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::store::{ConnectOptions, Store};
+use crate::{bootstrap, health, telemetry, web};
+
+/// Everything a request handler may need, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The loaded configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub store: Store,
+    /// The Prometheus recorder's handle, for `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Assemble the state from a config and an opened, migrated store.
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            config: Arc::new(config),
+            store,
+            metrics: telemetry::metrics_handle(),
+        }
+    }
+}
+
+/// The one routing table.
+#[rustfmt::skip]
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        // operations
+        .route("/_health",           get(health::health))
+        .route("/_ready",            get(health::ready))
+        .route("/metrics",           get(health::metrics))
+        // web UI
+        .route("/",                  get(web::home))
+        .route("/setup/{token}",     get(web::setup::form).post(web::setup::submit))
+        .route("/static/{*path}",    get(web::assets::serve))
+        .fallback(web::not_found)
+        .layer(middleware::from_fn(telemetry::track_http))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Open the configured database and bring its schema up to date.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let options = ConnectOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_secs(config.database.acquire_timeout_secs),
+    };
+    let store = Store::connect(&config.database_url(), &options).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// `faultline serve`: migrate, bootstrap, listen, and shut down gracefully on SIGTERM or Ctrl-C.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    bootstrap::first_start(&config, &store).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let public_url = config.public_url();
+    tracing::info!(
+        listen = %config.listen,
+        database = store.backend_name(),
+        "Faultline is up: UI at {public_url}/ — create a project and print its DSN with `faultline project create SLUG`"
+    );
+    let state = AppState::new(config, store.clone());
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server error")?;
+    tracing::info!("stopped accepting requests; closing the database");
+    store.close().await;
+    tracing::info!("shutdown complete");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

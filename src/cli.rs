@@ -1,0 +1,282 @@
+//! The command line: `serve`, `migrate`, `user create`, `project create`, `token create`.
+//!
+//! Every subcommand loads the same layered config. Output meant for scripts is the last line of
+//! stdout (the DSN of `project create`, the token of `token create`); logs and errors go to stderr.
+
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, LogConfig, Overrides};
+use crate::secrets::{hash_password, hash_token, random_hex};
+use crate::store::{NewApiToken, NewUser, Store, StoreError};
+use crate::{app, bootstrap, projects, telemetry};
+
+/// Faultline: self-hosted error tracking that speaks the Sentry protocol.
+#[derive(Debug, Parser)]
+#[command(name = "faultline", version, about)]
+pub struct Cli {
+    /// Config file (default: config/faultline.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database URL (sqlite://… or postgres://…); overrides DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Data directory for the embedded SQLite database.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (applies migrations first).
+    Serve {
+        /// Address to listen on (overrides FAULTLINE_LISTEN).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `faultline user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; without --password-stdin a random password is generated and printed.
+    Create(UserCreate),
+}
+
+/// Arguments of `user create`.
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// Login e-mail.
+    #[arg(long)]
+    pub email: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
+}
+
+/// `faultline project …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project with a DSN key; the DSN is the last line of output.
+    Create(ProjectCreate),
+}
+
+/// Arguments of `project create`.
+#[derive(Debug, Args)]
+pub struct ProjectCreate {
+    /// Project slug (lowercase letters, digits, - and _).
+    pub slug: String,
+    /// Organization slug (default: the configured default organization).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Platform, e.g. python, javascript, node, rust, java.
+    #[arg(long)]
+    pub platform: Option<String>,
+}
+
+/// `faultline token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user; the token is the last line of output.
+    Create(TokenCreate),
+}
+
+/// Arguments of `token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreate {
+    /// The user the token acts as.
+    #[arg(long)]
+    pub email: String,
+    /// Scopes (default: org:read project:read project:write project:releases event:read event:write).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub scopes: Vec<String>,
+    /// A label for the token.
+    #[arg(long, default_value = "cli")]
+    pub name: String,
+}
+
+/// The scopes a token gets when none are named.
+pub const DEFAULT_SCOPES: &str =
+    "org:read project:read project:write project:releases event:read event:write";
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        config_file: cli.config,
+        listen: match &cli.command {
+            Command::Serve { listen } => *listen,
+            _ => None,
+        },
+        database_url: cli.database_url,
+        data_dir: cli.data_dir,
+    };
+    let config = Config::load(&overrides)?;
+    match &cli.command {
+        Command::Serve { .. } => telemetry::init_logging(&config.log),
+        // Admin commands keep stdout for their result and log only problems.
+        _ => telemetry::init_logging(&LogConfig {
+            level: "warn".into(),
+            ..config.log.clone()
+        }),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(dispatch(cli.command, config))
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { .. } => app::serve(config).await,
+        Command::Migrate => {
+            let store = app::open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied to {}", config.database_url());
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => {
+            with_store(&config, |store| user_create(store, args)).await
+        }
+        Command::Project(ProjectCommand::Create(args)) => {
+            with_store(&config, |store| project_create(store, &config, args)).await
+        }
+        Command::Token(TokenCommand::Create(args)) => {
+            with_store(&config, |store| token_create(store, args)).await
+        }
+    }
+}
+
+/// Open and migrate the store, make sure the default organization exists, run `f`, close.
+async fn with_store<F, Fut>(config: &Config, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let store = app::open_store(config).await?;
+    bootstrap::ensure_default_org(config, &store).await?;
+    let result = f(store.clone()).await;
+    store.close().await;
+    result
+}
+
+async fn user_create(store: Store, args: UserCreate) -> anyhow::Result<()> {
+    let email = args.email.trim().to_lowercase();
+    if !email.contains('@') {
+        bail!("{email:?} is not an e-mail address");
+    }
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        let password = line.trim_end_matches(['\r', '\n']).to_owned();
+        if password.len() < 8 {
+            bail!("the password must have at least 8 characters");
+        }
+        (password, false)
+    } else {
+        (random_hex(12), true)
+    };
+    let user = NewUser {
+        email: email.clone(),
+        password_hash: Some(hash_password(&password)?),
+        is_admin: args.admin,
+    };
+    match store.create_user(&user).await {
+        Ok(_) => {}
+        Err(StoreError::Conflict) => bail!("a user with e-mail {email} already exists"),
+        Err(err) => return Err(err.into()),
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "created {} {email}",
+        if args.admin { "admin" } else { "user" }
+    )?;
+    if generated {
+        writeln!(out, "password: {password}")?;
+    }
+    Ok(())
+}
+
+async fn project_create(store: Store, config: &Config, args: ProjectCreate) -> anyhow::Result<()> {
+    if !projects::is_valid_slug(&args.slug) {
+        bail!(
+            "invalid project slug {:?}: use 1-50 lowercase letters, digits, - or _",
+            args.slug
+        );
+    }
+    let org_slug = args.org.unwrap_or_else(|| config.default_org.clone());
+    let org = store
+        .find_organization(&org_slug)
+        .await?
+        .with_context(|| format!("organization {org_slug} does not exist"))?;
+    let (project, key) =
+        projects::create_project(&store, &org, &args.slug, args.platform.as_deref())
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(projects::describe_create_error(&e, &org_slug, &args.slug))
+            })?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "created project {}/{} (id {}); DSN:",
+        org.slug, project.slug, project.id
+    )?;
+    writeln!(
+        out,
+        "{}",
+        projects::dsn(&config.public_url(), &key.public_key, project.id)
+    )?;
+    Ok(())
+}
+
+async fn token_create(store: Store, args: TokenCreate) -> anyhow::Result<()> {
+    let email = args.email.trim().to_lowercase();
+    let (user, _) = store
+        .find_user_credentials(&email)
+        .await?
+        .with_context(|| format!("no user with e-mail {email}"))?;
+    let scopes = if args.scopes.is_empty() {
+        DEFAULT_SCOPES.to_owned()
+    } else {
+        args.scopes.join(" ")
+    };
+    let token = random_hex(32);
+    store
+        .create_api_token(&NewApiToken {
+            user_id: user.id,
+            token_hash: hash_token(&token),
+            name: args.name,
+            scopes,
+        })
+        .await?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "created API token for {email}:")?;
+    writeln!(out, "{token}")?;
+    Ok(())
+}

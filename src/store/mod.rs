@@ -1,0 +1,263 @@
+//! The storage seam: the only place SQL lives.
+//!
+//! [`Store`] is an enum over [`SqliteStore`] and [`PgStore`]. Both implement one [`Backend`] trait of
+//! use-case operations (`create_project`, `find_project_key`, `ingest_batch`, …), so the compiler keeps
+//! the two complete. Records ([`records`]) are plain Rust types; no SQL type crosses the seam.
+//!
+//! The operations are declared once, in the [`backend_api!`] list below, which generates both the trait
+//! and `Store`'s forwarding methods. Their bodies are written once too: each file in `ops/` holds a macro
+//! whose SQL is portable between SQLite and PostgreSQL (`$1` placeholders, `ON CONFLICT`, `RETURNING`,
+//! integers for time), expanded inside each backend's `impl Backend`. Each expansion is type-checked
+//! against its own driver, so nothing goes through `sqlx::Any`.
+//!
+//! The backend is picked by the URL scheme: `sqlite:` or `postgres:`/`postgresql:`; anything else is an
+//! error. Migrations live in `migrations/sqlite` and `migrations/postgres` with the same version numbers.
+
+mod ops;
+mod postgres;
+pub mod records;
+mod sqlite;
+
+use std::time::Duration;
+
+pub use postgres::PgStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use crate::secrets::DatabaseUrl;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names a database Faultline does not speak.
+    #[error("unsupported database URL scheme {0:?} (expected sqlite: or postgres:)")]
+    UnsupportedScheme(String),
+    /// The database could not be reached or opened.
+    #[error("cannot connect to database {url}")]
+    Connect {
+        /// The URL, password masked.
+        url: String,
+        /// The driver's reason.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying migrations failed.
+    #[error("database migration failed")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    /// A unique constraint refused the write (duplicate slug, e-mail, …).
+    #[error("already exists")]
+    Conflict,
+    /// The thing to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Any other database error.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    /// A stored value could not be decoded (corrupt payload).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Most pooled (read) connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection, and for the first connect.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database behind Faultline.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite (the default).
+    Sqlite(SqliteStore),
+    /// PostgreSQL (production, several nodes).
+    Postgres(PgStore),
+}
+
+impl Store {
+    /// Open the database named by `url`; the scheme picks the backend.
+    pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> StoreResult<Self> {
+        match url.scheme().as_str() {
+            "sqlite" => Ok(Store::Sqlite(SqliteStore::connect(url, options).await?)),
+            "postgres" | "postgresql" => Ok(Store::Postgres(PgStore::connect(url, options).await?)),
+            other => Err(StoreError::UnsupportedScheme(other.to_owned())),
+        }
+    }
+
+    /// Apply pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(s) => s.migrate().await,
+            Store::Postgres(p) => p.migrate().await,
+        }
+    }
+
+    /// Close every connection, waiting for in-flight queries.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Pool figures for `/metrics`.
+    pub fn pool_stats(&self) -> PoolStats {
+        match self {
+            Store::Sqlite(s) => s.pool_stats(),
+            Store::Postgres(p) => p.pool_stats(),
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Declares the use-case operations once: the [`Backend`] trait and `Store`'s forwarding methods.
+macro_rules! backend_api {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty; )*) => {
+        /// The use-case operations every database backend provides.
+        pub trait Backend: Send + Sync {
+            $( $(#[$doc])* fn $name(&self $(, $arg: $ty)*) -> impl Future<Output = StoreResult<$ret>> + Send; )*
+        }
+
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> StoreResult<$ret> {
+                    match self {
+                        Store::Sqlite(s) => s.$name($($arg),*).await,
+                        Store::Postgres(p) => p.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+backend_api! {
+    /// Run a trivial query (readiness).
+    fn ping(&self) -> ();
+
+    /// Create an organization; `Conflict` if the slug is taken.
+    fn create_organization(&self, slug: &str, name: &str) -> Organization;
+    /// Find an organization by slug.
+    fn find_organization(&self, slug: &str) -> Option<Organization>;
+    /// All organizations, by slug.
+    fn list_organizations(&self) -> Vec<Organization>;
+
+    /// Create a project; `Conflict` if the slug is taken in its organization.
+    fn create_project(&self, project: &NewProject) -> Project;
+    /// Find a project by organization and project slug.
+    fn find_project(&self, org_slug: &str, slug: &str) -> Option<Project>;
+    /// Find a project by id.
+    fn find_project_by_id(&self, id: i64) -> Option<Project>;
+    /// An organization's projects, by slug.
+    fn list_projects(&self, organization_id: i64) -> Vec<Project>;
+
+    /// Add a DSN key to a project.
+    fn create_project_key(&self, project_id: i64, public_key: &str, label: &str) -> ProjectKey;
+    /// Find a key by its public part (enabled or not).
+    fn find_project_key(&self, public_key: &str) -> Option<ProjectKey>;
+    /// A project's keys, oldest first.
+    fn list_project_keys(&self, project_id: i64) -> Vec<ProjectKey>;
+    /// Enable or disable a key and set its rate limit; `NotFound` if it does not exist.
+    fn update_project_key(&self, id: i64, enabled: bool, rate_limit_per_minute: Option<i64>) -> ProjectKey;
+
+    /// Create a user; `Conflict` if the e-mail is taken.
+    fn create_user(&self, user: &NewUser) -> User;
+    /// Find a user by id.
+    fn find_user(&self, id: i64) -> Option<User>;
+    /// Find a user and their password hash by e-mail (for login).
+    fn find_user_credentials(&self, email: &str) -> Option<(User, Option<String>)>;
+    /// How many users exist.
+    fn count_users(&self) -> i64;
+
+    /// Store a login session.
+    fn create_session(&self, session: &NewSession) -> ();
+    /// Find an unexpired session and its user.
+    fn find_session(&self, token_hash: &str, now: Millis) -> Option<(User, Session)>;
+    /// End a session.
+    fn delete_session(&self, token_hash: &str) -> ();
+
+    /// Store an API token.
+    fn create_api_token(&self, token: &NewApiToken) -> ApiToken;
+    /// Find a token and its user by the token's hash, and note that it was used now.
+    fn use_api_token(&self, token_hash: &str, now: Millis) -> Option<(User, ApiToken)>;
+    /// A user's tokens, newest first.
+    fn list_api_tokens(&self, user_id: i64) -> Vec<ApiToken>;
+    /// Delete one of a user's tokens; `NotFound` if it is not theirs.
+    fn revoke_api_token(&self, user_id: i64, token_id: i64) -> ();
+
+    /// Store a one-time setup token (first-start admin creation).
+    fn create_setup_token(&self, token_hash: &str, expires_at: Millis) -> ();
+    /// Whether an unexpired setup token exists (without using it up).
+    fn check_setup_token(&self, token_hash: &str, now: Millis) -> bool;
+    /// Use up a setup token and create the first admin in one transaction; `NotFound` if the token is
+    /// unknown, expired or already used.
+    fn complete_setup(&self, token_hash: &str, now: Millis, admin: &NewUser) -> User;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_trees_have_the_same_versions() {
+        let lite: Vec<i64> = sqlite::MIGRATOR.iter().map(|m| m.version).collect();
+        let pg: Vec<i64> = postgres::MIGRATOR.iter().map(|m| m.version).collect();
+        assert!(!lite.is_empty());
+        assert_eq!(
+            lite, pg,
+            "migrations/sqlite and migrations/postgres must carry the same versions"
+        );
+        let lite: Vec<_> = sqlite::MIGRATOR
+            .iter()
+            .map(|m| m.description.clone())
+            .collect();
+        let pg: Vec<_> = postgres::MIGRATOR
+            .iter()
+            .map(|m| m.description.clone())
+            .collect();
+        assert_eq!(lite, pg, "migration names must match too");
+    }
+
+    #[tokio::test]
+    async fn unknown_scheme_is_a_clear_error() {
+        let err = Store::connect(&DatabaseUrl::new("mysql://x/y"), &ConnectOptions::default())
+            .await
+            .expect_err("mysql is not supported");
+        assert_eq!(
+            err.to_string(),
+            "unsupported database URL scheme \"mysql\" (expected sqlite: or postgres:)"
+        );
+    }
+}

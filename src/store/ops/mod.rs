@@ -1,0 +1,14 @@
+//! Operation bodies shared by both backends.
+//!
+//! Each file holds one macro that expands to associated functions inside `impl Backend for …` of
+//! [`super::SqliteStore`] and [`super::PgStore`]. The SQL is the common dialect of SQLite and
+//! PostgreSQL: `$n` placeholders, `INSERT … ON CONFLICT … DO UPDATE`, `RETURNING`, integers for time and
+//! no vendor functions (`CASE` instead of `GREATEST`/`MAX`, explicit `CAST(… AS BIGINT)` on sums).
+//! Inside the macros, `self.writer()` is the pool for writes and `self.reader()` the one for reads, and
+//! `Db` names the backend's database type.
+
+mod accounts;
+mod projects;
+
+pub(crate) use accounts::accounts;
+pub(crate) use projects::{key_columns, project_select, projects};

@@ -1,0 +1,80 @@
+//! PostgreSQL: the production store and the path to scale (several stateless Faultline nodes on one
+//! database). One pool serves reads and writes; the shared operation bodies in `ops/` are the same SQL
+//! that SQLite runs.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Pool, Postgres};
+
+use super::{Backend, ConnectOptions, PoolStats, StoreError, StoreResult, ops};
+use crate::secrets::DatabaseUrl;
+
+/// The PostgreSQL migrations, embedded at compile time.
+pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database type the shared operation bodies are compiled against.
+type Db = Postgres;
+
+/// A store on a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool<Db>,
+}
+
+impl PgStore {
+    /// Connect to the database named by `url`.
+    pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> StoreResult<Self> {
+        let connect_err = |source| StoreError::Connect {
+            url: url.redacted(),
+            source,
+        };
+        let connect: PgConnectOptions = url.expose().parse().map_err(connect_err)?;
+        let connect = connect.application_name("faultline");
+        // One direct connection first: a pool would hide "connection refused" behind a timeout.
+        let probe = tokio::time::timeout(
+            options.acquire_timeout,
+            PgConnection::connect_with(&connect),
+        )
+        .await
+        .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
+        .map_err(connect_err)?;
+        probe.close().await.map_err(connect_err)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(connect_err)?;
+        Ok(Self { pool })
+    }
+
+    /// Apply pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await.map_err(StoreError::Migrate)
+    }
+
+    /// Close the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Pool figures.
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn writer(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    fn reader(&self) -> &Pool<Db> {
+        &self.pool
+    }
+}
+
+impl Backend for PgStore {
+    ops::accounts!();
+    ops::projects!();
+}
