@@ -346,6 +346,16 @@ mod tests {
         assert!(debug.contains("postgres://u:***@db/x"), "{debug}");
     }
 
+    fn chain(err: &ConfigError) -> String {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            text = format!("{text}: {cause}");
+            source = cause.source();
+        }
+        text
+    }
+
     #[test]
     fn malformed_values_are_clear_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -363,7 +373,7 @@ mod tests {
 
         let err = Config::load_from(&Overrides::default(), env(&[("FAULTLINE_LISTEN", "nope")]))
             .expect_err("bad addr");
-        assert!(err.to_string().contains("listen"), "{err}");
+        assert!(chain(&err).contains("listen"), "{}", chain(&err));
 
         let missing = Overrides {
             config_file: Some("/nonexistent/f.toml".into()),

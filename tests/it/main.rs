@@ -1,1 +1,13 @@
+//! The one integration-test binary: boots the real router on a real database.
+//!
+//! `TEST_DATABASE_URL` picks the backend: unset → a temporary SQLite file per test;
+//! `postgres://…` → a fresh database per test on that server, dropped afterwards.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod cli;
+mod health;
+mod setup;
+mod store_contract;

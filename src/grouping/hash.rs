@@ -1,0 +1,54 @@
+//! MD5 hex digests of concatenated values — Sentry's grouping hash.
+//!
+//! A variant hash is `md5(v1 ‖ v2 ‖ …)` over the UTF-8 bytes of the contributing values, with no
+//! separator, rendered as 32 lowercase hex digits. Hashing nothing gives the fallback hash
+//! `d41d8cd98f00b204e9800998ecf8427e`.
+
+use md5::{Digest, Md5};
+
+/// Incremental MD5 over string values.
+#[derive(Default)]
+pub struct Md5Hasher(Md5);
+
+impl Md5Hasher {
+    /// Appends one value.
+    pub fn update(&mut self, value: &str) {
+        self.0.update(value.as_bytes());
+    }
+
+    /// The lowercase hex digest.
+    pub fn finish(self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = self.0.finalize();
+        let mut out = String::with_capacity(32);
+        for byte in digest.iter() {
+            out.push(HEX[usize::from(byte >> 4)] as char);
+            out.push(HEX[usize::from(byte & 0x0f)] as char);
+        }
+        out
+    }
+}
+
+/// MD5 over the concatenation of `values`.
+pub fn hash_values<'a>(values: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Md5Hasher::default();
+    for value in values {
+        hasher.update(value);
+    }
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_nothing_gives_the_fallback_hash() {
+        assert_eq!(hash_values([]), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+
+    #[test]
+    fn values_are_concatenated_without_separator() {
+        assert_eq!(hash_values(["fo", "o"]), hash_values(["foo"]));
+    }
+}

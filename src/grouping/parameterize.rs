@@ -1,0 +1,428 @@
+//! Message and exception-value normalization: trim to two lines, then replace volatile values.
+//!
+//! ```text
+//! Wed Apr 17 22:31:45 2019: x@y.invalid logged in (error 42) from 127.0.0.1 at 0xfeedbeef
+//! <date>: <email> logged in (error <int>) from <ip> at <hex>
+//! ```
+//!
+//! Upstream runs one big alternation regex with look-arounds through Python's `re.sub`: at each
+//! position the first alternative that matches wins, and scanning resumes after the match. The
+//! `regex` crate has the same leftmost-first preference but no look-arounds, so each alternative
+//! here is a [`Pattern`]: an anchored regex plus explicit checks on the character before the
+//! match (`\b`, `(?<!\d)`, `(?<==)`), on the character after it (`(?![\d:])`, written as a
+//! consumed character outside capture group 1) and on its content (`(?=[a-f]*[0-9])`). A
+//! combined regex without those checks finds candidate positions quickly.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// What must hold for the character before a match.
+#[derive(Clone, Copy)]
+enum Before {
+    Any,
+    /// `\b` at the start of an alternative whose first character is a word character.
+    Boundary,
+    /// `(?<!\w)`
+    NotWord,
+    /// `(?<![0-9a-zA-Z_])`
+    NotAsciiWord,
+    /// `(?<!\d)`
+    NotDigit,
+    /// `(?<==)`
+    Equals,
+}
+
+/// Extra content checks replacing look-aheads at the start of a match.
+#[derive(Clone, Copy)]
+enum Content {
+    Unchecked,
+    HasDigit,
+    HasDigitAndLetter,
+}
+
+struct Pattern {
+    name: &'static str,
+    before: Before,
+    /// Matched against the text from the candidate position; `^` is prepended. If the regex has
+    /// capture groups, the first group that took part is the replaced text (anything after it
+    /// stands in for a look-ahead).
+    regex: &'static str,
+    content: Content,
+}
+
+const DAYS: &str = "(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat)";
+const MONTHS: &str = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)";
+const ZONES: &str = "(?:UT|GMT|(?:E|C|M|P)(?:ST|DT)|[A-IK-Z])";
+const IPV4: &str = r"(?:(?:25[0-5]|(?:2[0-4]|1{0,1}[0-9]){0,1}[0-9])\.){3}(?:25[0-5]|(?:2[0-4]|1{0,1}[0-9]){0,1}[0-9])";
+const TLDS: &str = "(?:COM|NET|ORG|JP|DE|UK|FR|BR|IT|RU|ES|ME|GOV|PL|CA|AU|CN|CO|IN|NL|EDU|INFO|EU|CH|ID|AT|KR|CZ|MX|BE|TV|SE|TR|TW|AL|UA|IR|VN|CL|SK|LY|CC|TO|NO|FI|US|PT|DK|AR|HU|TK|GR|IL|NEWS|RO|MY|BIZ|IE|ZA|NZ|SG|EE|TH|IO|XYZ|PE|BG|HK|RS|LT|LINK|PH|CLUB|SI|SITE|MOBI|BY|CAT|WIKI|LA|GA|XXX|CF|HR|NG|JOBS|ONLINE|KZ|UG|GQ|AE|IS|LV|PRO|FM|TIPS|MS|SA|APP)";
+
+/// The alternatives in upstream order. `{D}`, `{M}`, `{Z}`, `{IPV4}`, `{TLD}` are expanded.
+fn patterns() -> Vec<Pattern> {
+    use Before::*;
+    let checked = |name, before, regex, content| Pattern {
+        name,
+        before,
+        regex,
+        content,
+    };
+    let p = |name, before, regex| checked(name, before, regex, Content::Unchecked);
+    vec![
+        p(
+            "email",
+            Any,
+            r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*",
+        ),
+        p("url", Boundary, r"(?:wss?|https?|ftp)://[^\s/$.?#].[^\s]*"),
+        p(
+            "hostname",
+            Boundary,
+            r"(?:[a-zA-Z0-9\-]{1,63}\.)+?(?:{TLD}|{tld})\b",
+        ),
+        p(
+            "ip",
+            NotAsciiWord,
+            concat!(
+                r"((?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,7}:|",
+                r"(?:[0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|(?:[0-9a-fA-F]{1,4}:){1,5}(?::[0-9a-fA-F]{1,4}){1,2}|",
+                r"(?:[0-9a-fA-F]{1,4}:){1,4}(?::[0-9a-fA-F]{1,4}){1,3}|(?:[0-9a-fA-F]{1,4}:){1,3}(?::[0-9a-fA-F]{1,4}){1,4}|",
+                r"(?:[0-9a-fA-F]{1,4}:){1,2}(?::[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:(?:(?::[0-9a-fA-F]{1,4}){1,6})|",
+                r":(?:(?::[0-9a-fA-F]{1,4}){1,7}|:)|fe80:(?::[0-9a-fA-F]{0,4}){0,4}%[0-9a-zA-Z]{1,}|",
+                r"::(?:ffff(?::0{1,4}){0,1}:){0,1}{IPV4}|(?:[0-9a-fA-F]{1,4}:){1,4}:{IPV4}\b)(?:[^0-9a-zA-Z]|$)"
+            ),
+        ),
+        p("ip", Boundary, r"{IPV4}\b"),
+        p(
+            "traceparent",
+            Boundary,
+            r"(?:00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\b|1-[0-9a-f]{8}-[0-9a-f]{24}\b)",
+        ),
+        p(
+            "uuid",
+            Boundary,
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
+        ),
+        p("sha1", Boundary, r"[0-9a-fA-F]{40}\b"),
+        p("md5", Boundary, r"[0-9a-fA-F]{32}\b"),
+        // RFC822 / RFC1123(Z)
+        p(
+            "date",
+            Any,
+            r"{D},\s\d{1,2}\s{M}\s\d{2,4}\s\d{1,2}:\d{1,2}(?::\d{1,2})?\s(?:[-\+]\d{2}[0-5]\d|{Z})",
+        ),
+        // "Mon Jan 02, 1999", "Jan 02, 1999"
+        p("date", Any, r"(?:{D}\s)?{M}\s[0-3]\d,\s\d{2,4}"),
+        // RFC850
+        p(
+            "date",
+            Any,
+            r"(?:Sun|Sunday|Mon|Monday|Tue|Tuesday|Wed|Wednesday|Thu|Thursday|Fri|Friday|Sat|Saturday),\s\d{2}-{M}-\d{2}\s\d{2}:\d{2}:\d{2}\s{Z}",
+        ),
+        // RFC3339(Nano)
+        p(
+            "date",
+            Any,
+            r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z?(?:[+-]?\d{2}:\d{2})?",
+        ),
+        // JavaScript Date.toString()
+        p(
+            "date",
+            Any,
+            r"{D}\s{M}\s\d{2}\s\d{4}\s\d{2}:\d{2}:\d{2}\sGMT[+-]\d{4}(?:\s\([^)]+\))?",
+        ),
+        // date-times with offset, then without
+        p(
+            "date",
+            Any,
+            r"\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d:?[0-5]\d\.\d+(?:[+-][0-2]\d:?[0-5]\d|Z)|\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d:?[0-5]\d(?:[+-][0-2]\d:?[0-5]\d|Z)|\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d(?:[+-][0-2]\d:?[0-5]\d|Z)",
+        ),
+        p(
+            "date",
+            Any,
+            r"\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d:?[0-5]\d\.\d+|\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d:?[0-5]\d|\d{4}-?[01]\d-?[0-3]\d[\sT][0-2]\d:?[0-5]\d",
+        ),
+        // 12-hour clock: the look-ahead `(?![\d:])` sits before the optional am/pm suffix.
+        p(
+            "date",
+            NotDigit,
+            r"((?:[1-9]|1[0-2]):[0-5]\d(?::[0-5]\d)?\s?[aApP][Mm])|((?:[1-9]|1[0-2]):[0-5]\d(?::[0-5]\d)?)(?:[^\d:]|$)",
+        ),
+        // 24-hour clock
+        p(
+            "date",
+            NotDigit,
+            r"((?:0?\d|1\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)(?:[^\d:]|$)",
+        ),
+        p("date", Any, r"\d{4}-[01]\d-[0-3]\d"),
+        p("date", Any, r"[0-2]\d:[0-5]\d:[0-5]\d"),
+        p(
+            "date",
+            Boundary,
+            r"(?:{D}\s+)?{M}\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}\s+\d{4}",
+        ),
+        p(
+            "date",
+            Boundary,
+            r"(?:{D},\s+)?(?:0[1-9]|[1-2]?\d|3[01])\s+{M}\s+(?:19\d{2}|[2-9]\d{3})\s+(?:2[0-3]|[0-1]\d):[0-5]\d(?::(?:60|[0-5]\d))?\s+(?:[-\+]\d{2}[0-5]\d|{Z})",
+        ),
+        p("date", Any, r"datetime.datetime\(.*?\)"),
+        p("duration", Boundary, r"\d+ms"),
+        p("duration", Any, r"\d+(?:\.\d+)?s\b"),
+        p("swift_txn_id", Boundary, r"tx[0-9a-f]{21}-[0-9a-f]{10}\S*"),
+        p("hex", Boundary, r"0[xX][0-9a-fA-F]+\b"),
+        checked("hex", Boundary, r"[0-9a-f]{8,128}\b", Content::HasDigit),
+        checked("hex", Boundary, r"[0-9A-F]{8,128}\b", Content::HasDigit),
+        checked(
+            "git_sha",
+            Boundary,
+            r"[0-9a-f]{7}\b",
+            Content::HasDigitAndLetter,
+        ),
+        p("float", Any, r"-\d+\.\d+\b"),
+        p("float", Boundary, r"\d+\.\d+\b"),
+        p("int", Boundary, r"\d{1,7}\b"),
+        p("int", NotWord, r"-\d{1,7}\b"),
+        p("quoted_str", Equals, r#"'[^']+'|"[^"]+""#),
+        p("bool", Equals, r"True|true|False|false"),
+    ]
+}
+
+fn expand(regex: &str) -> String {
+    regex
+        .replace("{D}", DAYS)
+        .replace("{M}", MONTHS)
+        .replace("{Z}", ZONES)
+        .replace("{IPV4}", IPV4)
+        .replace("{TLD}", TLDS)
+        .replace("{tld}", &TLDS.to_lowercase())
+}
+
+struct Compiled {
+    name: &'static str,
+    before: Before,
+    content: Content,
+    anchored: Regex,
+}
+
+struct Parameterizer {
+    patterns: Vec<Compiled>,
+    /// Union of all alternatives without the context checks: a superset used to skip ahead.
+    candidates: Regex,
+}
+
+fn compile(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("invalid parameterization regex: {e}"))
+}
+
+static PARAMETERIZER: LazyLock<Parameterizer> = LazyLock::new(|| {
+    let patterns = patterns();
+    let candidates = patterns
+        .iter()
+        .map(|p| format!("(?:{})", expand(p.regex)))
+        .collect::<Vec<_>>()
+        .join("|");
+    Parameterizer {
+        patterns: patterns
+            .iter()
+            .map(|p| Compiled {
+                name: p.name,
+                before: p.before,
+                content: p.content,
+                anchored: compile(&format!("^(?:{})", expand(p.regex))),
+            })
+            .collect(),
+        candidates: compile(&candidates),
+    }
+});
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+impl Compiled {
+    /// Length of this alternative's match at the start of `rest`, if it matches there.
+    fn match_len(&self, prev: Option<char>, rest: &str) -> Option<usize> {
+        let first = rest.chars().next()?;
+        let before_ok = match self.before {
+            Before::Any => true,
+            Before::Boundary => prev.is_some_and(is_word) != is_word(first),
+            Before::NotWord => !prev.is_some_and(is_word),
+            Before::NotAsciiWord => !prev.is_some_and(|p| p.is_ascii_alphanumeric() || p == '_'),
+            Before::NotDigit => !prev.is_some_and(|p| p.is_numeric()),
+            Before::Equals => prev == Some('='),
+        };
+        if !before_ok {
+            return None;
+        }
+        let caps = self.anchored.captures(rest)?;
+        let m = (1..caps.len())
+            .find_map(|i| caps.get(i))
+            .or_else(|| caps.get(0))?;
+        let text = m.as_str();
+        let content_ok = match self.content {
+            Content::Unchecked => true,
+            Content::HasDigit => text.bytes().any(|b| b.is_ascii_digit()),
+            Content::HasDigitAndLetter => {
+                text.bytes().any(|b| b.is_ascii_digit())
+                    && text.bytes().any(|b| b.is_ascii_alphabetic())
+            }
+        };
+        (content_ok && m.end() > 0).then_some(m.end())
+    }
+}
+
+/// Replaces volatile values (numbers, ids, dates, addresses, …) with `<kind>` placeholders.
+pub fn parameterize(input: &str) -> String {
+    let engine = &*PARAMETERIZER;
+    let mut out = String::with_capacity(input.len());
+    let mut copied = 0;
+    let mut pos = 0;
+    // An e-mail needs `@` right after a run of local-part characters; knowing where the current
+    // run ends keeps long runs without `@` from being rescanned at every position.
+    let mut run = (0, false);
+    while let Some(candidate) = engine.candidates.find_at(input, pos) {
+        let start = candidate.start();
+        let prev = input[..start].chars().next_back();
+        let rest = &input[start..];
+        if start >= run.0 {
+            let len = rest.find(|c| !is_email_local(c)).unwrap_or(rest.len());
+            run = (start + len.max(1), rest[len..].starts_with('@'));
+        }
+        let hit = engine
+            .patterns
+            .iter()
+            .filter(|p| p.name != "email" || run.1)
+            .find_map(|p| p.match_len(prev, rest).map(|len| (p.name, len)));
+        match hit {
+            Some((name, len)) => {
+                out.push_str(&input[copied..start]);
+                out.push('<');
+                out.push_str(name);
+                out.push('>');
+                pos = start + len;
+                copied = pos;
+            }
+            None => pos = start + rest.chars().next().map_or(1, char::len_utf8),
+        }
+        if pos >= input.len() {
+            break;
+        }
+    }
+    out.push_str(&input[copied..]);
+    out
+}
+
+/// Characters of an e-mail local part, as in the `email` pattern.
+fn is_email_local(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c)
+}
+
+/// Python's `str.splitlines()` boundaries.
+fn is_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\u{0b}'
+            | '\u{0c}'
+            | '\u{1c}'
+            | '\u{1d}'
+            | '\u{1e}'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Keeps the first two non-blank lines (appending `...` if anything was cut).
+pub fn trim_to_two_lines(message: &str) -> String {
+    let kept: Vec<&str> = message
+        .split(is_line_break)
+        .filter(|line| !line.trim().is_empty())
+        .take(2)
+        .collect();
+    let mut trimmed = kept.join("\n");
+    if trimmed != message {
+        trimmed.push_str("...");
+    }
+    trimmed
+}
+
+/// Trim to two lines, then parameterize — for exception values and log messages.
+pub fn normalize_message(message: &str) -> String {
+    parameterize(&trim_to_two_lines(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_volatile_value_is_replaced() {
+        let input = "Wed Apr 17 22:31:45 2019: foobar.bazblafasel@example.invalid logged in (error 42) time spent 1234.33 --- correlation id 88ee7c66-29a9-4a4a-bc26-c72d76c5de14, checksum da39a3ee5e6b4b0d3255bfef95601890afd80709 (md5 d41d8cd98f00b204e9800998ecf8427e); payload timestamp 2019-04-17T20:29:05Z (submitted from 127.0.0.1 via 2001:0db8:85a3:0000:0000:8a2e:0370:7334 via ::1) at offset 0xfeedbeef";
+        assert_eq!(
+            parameterize(input),
+            "<date>: <email> logged in (error <int>) time spent <float> --- correlation id <uuid>, checksum <sha1> (md5 <md5>); payload timestamp <date> (submitted from <ip> via <ip> via <ip>) at offset <hex>"
+        );
+    }
+
+    #[test]
+    fn key_value_pairs_are_parameterized_after_the_equals_sign() {
+        assert_eq!(
+            parameterize("key1='a' key2=5 key3=true"),
+            "key1=<quoted_str> key2=<int> key3=<bool>"
+        );
+    }
+
+    #[test]
+    fn class_method_separators_are_not_ip_addresses() {
+        assert_eq!(parameterize("Foo::bar failed"), "Foo::bar failed");
+        assert_eq!(parameterize("dead::beef"), "<ip>");
+    }
+
+    #[test]
+    fn messages_are_trimmed_to_two_non_empty_lines() {
+        assert_eq!(trim_to_two_lines("a\n\n  \nb\nc"), "a\nb...");
+        assert_eq!(trim_to_two_lines("a\nb"), "a\nb");
+        assert_eq!(
+            normalize_message("Loading chunk 158 failed.\n(timeout: https://x.io/a.js)"),
+            "Loading chunk <int> failed.\n(timeout: <url>"
+        );
+    }
+
+    #[test]
+    fn numbers_inside_words_and_long_runs_are_kept_or_hexed() {
+        assert_eq!(
+            parameterize("HTTP/1.1-8080 abc123"),
+            "HTTP/<float>-<int> abc123"
+        );
+        assert_eq!(parameterize("id 123456789"), "id <hex>");
+        assert_eq!(parameterize("at 10:30 pm"), "at <date>");
+    }
+}
+
+#[cfg(test)]
+mod adversarial {
+    use super::*;
+
+    #[test]
+    fn long_inputs_are_parameterized_in_linear_time() {
+        let inputs = [
+            "a".repeat(20_000),
+            "1".repeat(20_000),
+            "a1-".repeat(7_000),
+            "x@".repeat(10_000),
+            "1:2 ".repeat(5_000),
+            "=".repeat(20_000),
+            "a.".repeat(10_000),
+        ];
+        for input in inputs {
+            let started = std::time::Instant::now();
+            let _ = parameterize(&input);
+            assert!(
+                started.elapsed().as_millis() < 2_000,
+                "slow on {}",
+                &input[..8]
+            );
+        }
+    }
+}

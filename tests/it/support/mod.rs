@@ -1,0 +1,74 @@
+//! Test harness: [`TestDb`] (a fresh database on the backend `TEST_DATABASE_URL` names) and
+//! [`TestApp`] (the real router over it).
+
+pub mod db;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use faultline::app::{AppState, router};
+use faultline::config::Config;
+use faultline::store::Store;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+pub use db::TestDb;
+
+/// The real application over a fresh test database.
+pub struct TestApp {
+    /// The database guard: the database lives as long as the app.
+    #[allow(dead_code, reason = "held for its Drop")]
+    pub db: TestDb,
+    /// The application state the router was built from.
+    pub state: AppState,
+}
+
+impl TestApp {
+    /// A fresh database and the router over it, with the default config.
+    pub async fn spawn() -> Self {
+        Self::with_config(Config::default()).await
+    }
+
+    /// A fresh database and the router over it, with `config` (its database URL is replaced).
+    pub async fn with_config(config: Config) -> Self {
+        let db = TestDb::new().await;
+        let state = AppState::new(config, db.store.clone());
+        Self { db, state }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Send one request through the router.
+    pub async fn request(&self, request: Request<Body>) -> Response<Body> {
+        router(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("router is infallible")
+    }
+
+    /// `GET path`, returning status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .request(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        split(response).await
+    }
+
+    /// `POST path` with a form body, returning status and body text.
+    pub async fn post_form(&self, path: &str, form: &str) -> (u16, String) {
+        let request = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .unwrap();
+        split(self.request(request).await).await
+    }
+}
+
+/// Status and body text of a response.
+pub async fn split(response: Response<Body>) -> (u16, String) {
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
