@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -20,8 +21,11 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::ingest::auth::KeyCache;
+use crate::ingest::limits::RateLimiter;
+use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{bootstrap, health, telemetry, web};
+use crate::{bootstrap, health, ingest, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -32,15 +36,38 @@ pub struct AppState {
     pub store: Store,
     /// The Prometheus recorder's handle, for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The batching writer.
+    pub pipeline: Pipeline,
+    /// Resolved DSN keys.
+    pub keys: Arc<KeyCache>,
+    /// Per-key event rate limits.
+    pub limiter: Arc<RateLimiter>,
+    writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl AppState {
-    /// Assemble the state from a config and an opened, migrated store.
+    /// Assemble the state from a config and an opened, migrated store; starts the batching writer.
     pub fn new(config: Config, store: Store) -> Self {
+        let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest);
         Self {
             config: Arc::new(config),
             store,
             metrics: telemetry::metrics_handle(),
+            pipeline,
+            keys: Arc::default(),
+            limiter: Arc::default(),
+            writer: Arc::new(std::sync::Mutex::new(Some(writer))),
+        }
+    }
+
+    /// Stop taking writes and wait until every queued one is committed.
+    pub async fn drain(&self) {
+        self.pipeline.close();
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(writer) = writer
+            && let Err(err) = writer.await
+        {
+            tracing::error!(error = %err, "the batching writer failed");
         }
     }
 }
@@ -48,7 +75,22 @@ impl AppState {
 /// The one routing table.
 #[rustfmt::skip]
 pub fn router(state: AppState) -> Router {
+    // SDK ingest: CORS for browsers, no CSRF, bodies read with our own (decompressed) limits.
+    let sdk = Router::new()
+        .route("/api/{project_id}/envelope/", post(ingest::endpoints::envelope))
+        .route("/api/{project_id}/envelope",  post(ingest::endpoints::envelope))
+        .route("/api/{project_id}/store/",    post(ingest::endpoints::store))
+        .route("/api/{project_id}/store",     post(ingest::endpoints::store))
+        .layer(DefaultBodyLimit::disable())
+        .layer(ingest::cors());
+    // A DSN whose base URL has a path (`https://host/sentry/42`) posts under that prefix.
+    let prefix = url::Url::parse(&state.config.public_url())
+        .map(|u| u.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let sdk = if prefix.is_empty() { sdk } else { sdk.clone().merge(Router::new().nest(&prefix, sdk)) };
+
     Router::new()
+        .merge(sdk)
         // operations
         .route("/_health",           get(health::health))
         .route("/_ready",            get(health::ready))
@@ -80,9 +122,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     bootstrap::first_start(&config, &store).await?;
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
     let public_url = config.public_url();
     tracing::info!(
         listen = %config.listen,
@@ -90,13 +131,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "Faultline is up: UI at {public_url}/ — create a project and print its DSN with `faultline project create SLUG`"
     );
     let state = AppState::new(config, store.clone());
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server error")?;
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
     tracing::info!("stopped accepting requests; closing the database");
     store.close().await;
     tracing::info!("shutdown complete");

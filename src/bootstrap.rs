@@ -51,12 +51,7 @@ pub async fn first_start(config: &Config, store: &Store) -> anyhow::Result<()> {
         }
         _ => {
             let token = random_hex(24);
-            store
-                .create_setup_token(
-                    &hash_token(&token),
-                    Millis::now().plus_secs(SETUP_LINK_SECS),
-                )
-                .await?;
+            store.create_setup_token(&hash_token(&token), Millis::now().plus_secs(SETUP_LINK_SECS)).await?;
             let link = format!("{}/setup/{token}", config.public_url());
             tracing::warn!(
                 "no users yet: open {link} within 24 hours to create the admin account \

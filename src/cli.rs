@@ -118,8 +118,7 @@ pub struct TokenCreate {
 }
 
 /// The scopes a token gets when none are named.
-pub const DEFAULT_SCOPES: &str =
-    "org:read project:read project:write project:releases event:read event:write";
+pub const DEFAULT_SCOPES: &str = "org:read project:read project:write project:releases event:read event:write";
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -136,15 +135,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { .. } => telemetry::init_logging(&config.log),
         // Admin commands keep stdout for their result and log only problems.
-        _ => telemetry::init_logging(&LogConfig {
-            level: "warn".into(),
-            ..config.log.clone()
-        }),
+        _ => telemetry::init_logging(&LogConfig { level: "warn".into(), ..config.log.clone() }),
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
     runtime.block_on(dispatch(cli.command, config))
 }
 
@@ -157,15 +151,11 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_url());
             Ok(())
         }
-        Command::User(UserCommand::Create(args)) => {
-            with_store(&config, |store| user_create(store, args)).await
-        }
+        Command::User(UserCommand::Create(args)) => with_store(&config, |store| user_create(store, args)).await,
         Command::Project(ProjectCommand::Create(args)) => {
             with_store(&config, |store| project_create(store, &config, args)).await
         }
-        Command::Token(TokenCommand::Create(args)) => {
-            with_store(&config, |store| token_create(store, args)).await
-        }
+        Command::Token(TokenCommand::Create(args)) => with_store(&config, |store| token_create(store, args)).await,
     }
 }
 
@@ -189,10 +179,7 @@ async fn user_create(store: Store, args: UserCreate) -> anyhow::Result<()> {
     }
     let (password, generated) = if args.password_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
         let password = line.trim_end_matches(['\r', '\n']).to_owned();
         if password.len() < 8 {
             bail!("the password must have at least 8 characters");
@@ -201,22 +188,14 @@ async fn user_create(store: Store, args: UserCreate) -> anyhow::Result<()> {
     } else {
         (random_hex(12), true)
     };
-    let user = NewUser {
-        email: email.clone(),
-        password_hash: Some(hash_password(&password)?),
-        is_admin: args.admin,
-    };
+    let user = NewUser { email: email.clone(), password_hash: Some(hash_password(&password)?), is_admin: args.admin };
     match store.create_user(&user).await {
         Ok(_) => {}
         Err(StoreError::Conflict) => bail!("a user with e-mail {email} already exists"),
         Err(err) => return Err(err.into()),
     }
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "created {} {email}",
-        if args.admin { "admin" } else { "user" }
-    )?;
+    writeln!(out, "created {} {email}", if args.admin { "admin" } else { "user" })?;
     if generated {
         writeln!(out, "password: {password}")?;
     }
@@ -225,55 +204,28 @@ async fn user_create(store: Store, args: UserCreate) -> anyhow::Result<()> {
 
 async fn project_create(store: Store, config: &Config, args: ProjectCreate) -> anyhow::Result<()> {
     if !projects::is_valid_slug(&args.slug) {
-        bail!(
-            "invalid project slug {:?}: use 1-50 lowercase letters, digits, - or _",
-            args.slug
-        );
+        bail!("invalid project slug {:?}: use 1-50 lowercase letters, digits, - or _", args.slug);
     }
     let org_slug = args.org.unwrap_or_else(|| config.default_org.clone());
-    let org = store
-        .find_organization(&org_slug)
-        .await?
-        .with_context(|| format!("organization {org_slug} does not exist"))?;
-    let (project, key) =
-        projects::create_project(&store, &org, &args.slug, args.platform.as_deref())
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(projects::describe_create_error(&e, &org_slug, &args.slug))
-            })?;
+    let org =
+        store.find_organization(&org_slug).await?.with_context(|| format!("organization {org_slug} does not exist"))?;
+    let (project, key) = projects::create_project(&store, &org, &args.slug, args.platform.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!(projects::describe_create_error(&e, &org_slug, &args.slug)))?;
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "created project {}/{} (id {}); DSN:",
-        org.slug, project.slug, project.id
-    )?;
-    writeln!(
-        out,
-        "{}",
-        projects::dsn(&config.public_url(), &key.public_key, project.id)
-    )?;
+    writeln!(out, "created project {}/{} (id {}); DSN:", org.slug, project.slug, project.id)?;
+    writeln!(out, "{}", projects::dsn(&config.public_url(), &key.public_key, project.id))?;
     Ok(())
 }
 
 async fn token_create(store: Store, args: TokenCreate) -> anyhow::Result<()> {
     let email = args.email.trim().to_lowercase();
-    let (user, _) = store
-        .find_user_credentials(&email)
-        .await?
-        .with_context(|| format!("no user with e-mail {email}"))?;
-    let scopes = if args.scopes.is_empty() {
-        DEFAULT_SCOPES.to_owned()
-    } else {
-        args.scopes.join(" ")
-    };
+    let (user, _) =
+        store.find_user_credentials(&email).await?.with_context(|| format!("no user with e-mail {email}"))?;
+    let scopes = if args.scopes.is_empty() { DEFAULT_SCOPES.to_owned() } else { args.scopes.join(" ") };
     let token = random_hex(32);
     store
-        .create_api_token(&NewApiToken {
-            user_id: user.id,
-            token_hash: hash_token(&token),
-            name: args.name,
-            scopes,
-        })
+        .create_api_token(&NewApiToken { user_id: user.id, token_hash: hash_token(&token), name: args.name, scopes })
         .await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "created API token for {email}:")?;

@@ -44,6 +44,7 @@ pub struct Config {
     /// Slug of the organization created on first start.
     pub default_org: String,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
+    #[serde(deserialize_with = "addresses_or_ranges")]
     pub trusted_proxies: Vec<IpNet>,
     /// Logging.
     pub log: LogConfig,
@@ -87,7 +88,7 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IngestConfig {
-    /// Events waiting for the batching writer at most; beyond it SDKs get 429.
+    /// Envelopes waiting for the batching writer at most; beyond it SDKs get 429.
     pub queue_capacity: usize,
     /// Most events committed in one transaction.
     pub batch_max_events: usize,
@@ -118,30 +119,19 @@ impl Default for Config {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Text,
-            level: "info".to_owned(),
-        }
+        Self { format: LogFormat::Text, level: "info".to_owned() }
     }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            acquire_timeout_secs: 10,
-        }
+        Self { max_connections: 8, acquire_timeout_secs: 10 }
     }
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self {
-            queue_capacity: 10_000,
-            batch_max_events: 500,
-            batch_max_wait_ms: 2,
-            default_rate_limit_per_minute: 0,
-        }
+        Self { queue_capacity: 10_000, batch_max_events: 500, batch_max_wait_ms: 2, default_rate_limit_per_minute: 0 }
     }
 }
 
@@ -187,10 +177,7 @@ impl Config {
         match &overrides.config_file {
             Some(path) if !path.exists() => return Err(ConfigError::Missing(path.clone())),
             Some(path) => builder = builder.add_source(toml_file(path)),
-            None => {
-                builder =
-                    builder.add_source(toml_file(Path::new(DEFAULT_CONFIG_FILE)).required(false))
-            }
+            None => builder = builder.add_source(toml_file(Path::new(DEFAULT_CONFIG_FILE)).required(false)),
         }
         let env: config::Map<String, String> = env.into_iter().collect();
         let database_url = env.get("DATABASE_URL").cloned();
@@ -201,6 +188,7 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("trusted_proxies")
                 .try_parsing(true)
+                .ignore_empty(true)
                 .source(Some(env)),
         );
         let set = |b: config::ConfigBuilder<_>, key: &str, value: Option<String>| match value {
@@ -208,17 +196,12 @@ impl Config {
             None => Ok(b),
         };
         builder = set(builder, "database_url", database_url).map_err(ConfigError::Invalid)?;
-        builder = set(builder, "listen", overrides.listen.map(|a| a.to_string()))
-            .map_err(ConfigError::Invalid)?;
-        builder = set(builder, "database_url", overrides.database_url.clone())
-            .map_err(ConfigError::Invalid)?;
+        builder = set(builder, "listen", overrides.listen.map(|a| a.to_string())).map_err(ConfigError::Invalid)?;
+        builder = set(builder, "database_url", overrides.database_url.clone()).map_err(ConfigError::Invalid)?;
         let data_dir = overrides.data_dir.as_ref().map(|d| d.display().to_string());
         builder = set(builder, "data_dir", data_dir).map_err(ConfigError::Invalid)?;
 
-        let config: Config = builder
-            .build()
-            .and_then(config::Config::try_deserialize)
-            .map_err(ConfigError::Invalid)?;
+        let config: Config = builder.build().and_then(config::Config::try_deserialize).map_err(ConfigError::Invalid)?;
         config.validate()?;
         Ok(config)
     }
@@ -227,9 +210,7 @@ impl Config {
         if let Some(url) = &self.url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(ConfigError::Value(format!(
-                "url must start with http:// or https://, got {url:?}"
-            )));
+            return Err(ConfigError::Value(format!("url must start with http:// or https://, got {url:?}")));
         }
         if self.ingest.queue_capacity == 0 || self.ingest.batch_max_events == 0 {
             return Err(ConfigError::Value(
@@ -237,9 +218,7 @@ impl Config {
             ));
         }
         if self.database.max_connections == 0 {
-            return Err(ConfigError::Value(
-                "database.max_connections must be positive".into(),
-            ));
+            return Err(ConfigError::Value("database.max_connections must be positive".into()));
         }
         Ok(())
     }
@@ -256,10 +235,7 @@ impl Config {
     pub fn database_url(&self) -> DatabaseUrl {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => DatabaseUrl::new(format!(
-                "sqlite://{}",
-                self.data_dir.join("faultline.db").display()
-            )),
+            None => DatabaseUrl::new(format!("sqlite://{}", self.data_dir.join("faultline.db").display())),
         }
     }
 
@@ -267,6 +243,20 @@ impl Config {
     pub fn is_trusted_proxy(&self, addr: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|net| net.contains(&addr))
     }
+}
+
+/// `10.0.0.0/8` or a bare `127.0.0.1` (a one-address range).
+fn addresses_or_ranges<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    let items = Vec::<String>::deserialize(deserializer)?;
+    items
+        .iter()
+        .map(|item| {
+            let item = item.trim();
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("{item:?} is not an IP address or CIDR range")))
+        })
+        .collect()
 }
 
 fn toml_file(path: &Path) -> config::File<config::FileSourceFile, config::FileFormat> {
@@ -278,10 +268,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -296,18 +283,19 @@ mod tests {
     fn environment_overrides_file_and_flags_override_environment() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("f.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:1000\"\nurl = \"https://errors.example.com/\"\n[ingest]\nqueue_capacity = 5\n")
-            .expect("write");
-        let overrides = Overrides {
-            config_file: Some(file.clone()),
-            ..Overrides::default()
-        };
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\nurl = \"https://errors.example.com/\"\n[ingest]\nqueue_capacity = 5\n",
+        )
+        .expect("write");
+        let overrides = Overrides { config_file: Some(file.clone()), ..Overrides::default() };
         let config = Config::load_from(
             &overrides,
             env(&[
                 ("FAULTLINE_LISTEN", "127.0.0.1:2000"),
                 ("FAULTLINE_INGEST__BATCH_MAX_EVENTS", "7"),
-                ("FAULTLINE_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1/32"),
+                ("FAULTLINE_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+                ("FAULTLINE_ADMIN_EMAIL", ""),
                 ("DATABASE_URL", "postgres://u:pw@db/x"),
             ]),
         )
@@ -318,6 +306,8 @@ mod tests {
         assert_eq!(config.ingest.batch_max_events, 7);
         assert!(config.is_trusted_proxy("10.1.2.3".parse().expect("ip")));
         assert!(!config.is_trusted_proxy("192.168.0.1".parse().expect("ip")));
+        assert!(config.is_trusted_proxy("127.0.0.1".parse().expect("ip")), "a bare address is a range of one");
+        assert_eq!(config.admin_email, None, "an empty variable counts as unset");
         assert_eq!(config.database_url().expose(), "postgres://u:pw@db/x");
 
         let overrides = Overrides {
@@ -325,8 +315,7 @@ mod tests {
             listen: Some("127.0.0.1:3000".parse().expect("addr")),
             ..Overrides::default()
         };
-        let config = Config::load_from(&overrides, env(&[("FAULTLINE_LISTEN", "127.0.0.1:2000")]))
-            .expect("loads");
+        let config = Config::load_from(&overrides, env(&[("FAULTLINE_LISTEN", "127.0.0.1:2000")])).expect("loads");
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
     }
 
@@ -334,10 +323,7 @@ mod tests {
     fn secrets_do_not_appear_in_debug_output() {
         let config = Config::load_from(
             &Overrides::default(),
-            env(&[
-                ("FAULTLINE_ADMIN_PASSWORD", "hunter2"),
-                ("DATABASE_URL", "postgres://u:s3cret@db/x"),
-            ]),
+            env(&[("FAULTLINE_ADMIN_PASSWORD", "hunter2"), ("DATABASE_URL", "postgres://u:s3cret@db/x")]),
         )
         .expect("loads");
         let debug = format!("{config:?}");
@@ -361,28 +347,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("bad.toml");
         std::fs::write(&file, "listen = [").expect("write");
-        let overrides = Overrides {
-            config_file: Some(file),
-            ..Overrides::default()
-        };
+        let overrides = Overrides { config_file: Some(file), ..Overrides::default() };
         let err = Config::load_from(&overrides, env(&[])).expect_err("bad toml");
-        assert!(
-            err.to_string().starts_with("invalid configuration"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("invalid configuration"), "{err}");
 
-        let err = Config::load_from(&Overrides::default(), env(&[("FAULTLINE_LISTEN", "nope")]))
-            .expect_err("bad addr");
+        let err = Config::load_from(&Overrides::default(), env(&[("FAULTLINE_LISTEN", "nope")])).expect_err("bad addr");
         assert!(chain(&err).contains("listen"), "{}", chain(&err));
 
-        let missing = Overrides {
-            config_file: Some("/nonexistent/f.toml".into()),
-            ..Overrides::default()
-        };
+        let missing = Overrides { config_file: Some("/nonexistent/f.toml".into()), ..Overrides::default() };
         let err = Config::load_from(&missing, env(&[])).expect_err("missing file");
-        assert_eq!(
-            err.to_string(),
-            "config file /nonexistent/f.toml does not exist"
-        );
+        assert_eq!(err.to_string(), "config file /nonexistent/f.toml does not exist");
     }
 }

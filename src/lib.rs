@@ -20,6 +20,8 @@ pub mod cli;
 pub mod config;
 pub mod grouping;
 pub mod health;
+pub mod ingest;
+pub mod pipeline;
 pub mod projects;
 pub mod protocol;
 pub mod secrets;

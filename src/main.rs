@@ -33,9 +33,8 @@ fn one_line(err: &anyhow::Error) -> String {
         .lines()
         .map(str::trim)
         .filter(|line| {
-            let gutter = line
-                .split_once('|')
-                .is_some_and(|(before, _)| before.trim().chars().all(|c| c.is_ascii_digit()));
+            let gutter =
+                line.split_once('|').is_some_and(|(before, _)| before.trim().chars().all(|c| c.is_ascii_digit()));
             !line.is_empty() && !gutter
         })
         .collect::<Vec<_>>()

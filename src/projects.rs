@@ -24,9 +24,7 @@ pub async fn create_project(
             platform: platform.map(str::to_owned),
         })
         .await?;
-    let key = store
-        .create_project_key(project.id, &random_hex(16), "Default")
-        .await?;
+    let key = store.create_project_key(project.id, &random_hex(16), "Default").await?;
     Ok((project, key))
 }
 
@@ -65,14 +63,8 @@ mod tests {
 
     #[test]
     fn dsn_keeps_scheme_host_port_and_path_prefix() {
-        assert_eq!(
-            dsn("http://127.0.0.1:9000", "abc", 7),
-            "http://abc@127.0.0.1:9000/7"
-        );
-        assert_eq!(
-            dsn("https://errors.example.com/sentry/", "k", 42),
-            "https://k@errors.example.com/sentry/42"
-        );
+        assert_eq!(dsn("http://127.0.0.1:9000", "abc", 7), "http://abc@127.0.0.1:9000/7");
+        assert_eq!(dsn("https://errors.example.com/sentry/", "k", 42), "https://k@errors.example.com/sentry/42");
     }
 
     #[test]

@@ -27,10 +27,7 @@ impl DatabaseUrl {
 
     /// The scheme before `:` (`sqlite`, `postgres`, …), lowercased.
     pub fn scheme(&self) -> String {
-        self.0
-            .split_once(':')
-            .map(|(s, _)| s.to_ascii_lowercase())
-            .unwrap_or_default()
+        self.0.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default()
     }
 
     /// The URL with any password replaced by `***`, safe to log.
@@ -73,10 +70,7 @@ mod tests {
         let url = DatabaseUrl::new("postgres://u:pw@db:5432/x");
         assert_eq!(url.redacted(), "postgres://u:***@db:5432/x");
         assert_eq!(url.scheme(), "postgres");
-        assert_eq!(
-            DatabaseUrl::new("sqlite://./data/f.db").redacted(),
-            "sqlite://./data/f.db"
-        );
+        assert_eq!(DatabaseUrl::new("sqlite://./data/f.db").redacted(), "sqlite://./data/f.db");
     }
 }
 
@@ -113,9 +107,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(phc) else {
         return false;
     };
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
 #[cfg(test)]
@@ -141,9 +133,6 @@ mod token_tests {
 
     #[test]
     fn token_hash_is_sha256_hex() {
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -20,10 +20,20 @@
 //! string value, or any contributing child) and is only changed explicitly afterwards, exactly as
 //! upstream does. The hash of a tree is the MD5 of the leaf strings reachable through
 //! contributing components, concatenated without separators ([`Component::hash`]).
+//!
+//! A component holds either one leaf string or a list of children, never both, so [`Values`]
+//! stores exactly that: nothing, one [`Text`], or an `Arc`-shared list of child components.
+//! Trees share their parts: the app and system trees reuse the same frame contents (only the
+//! frame nodes themselves, with their own flag and hint, differ), copying a tree into
+//! `GroupingResult::tree` copies one node, and short strings live inline in their `Text`.
+//! Components are built bottom-up and never changed below their own node afterwards.
 
-use serde::Serialize;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
 
 use crate::grouping::hash::Md5Hasher;
+pub use crate::grouping::text::Text;
 
 /// One node of a grouping component tree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,126 +45,181 @@ pub struct Component {
     /// Whether this node's values take part in the hash.
     pub contributes: bool,
     /// Why the node was changed or ignored, if it was.
-    pub hint: Option<String>,
-    /// Leaf strings or child components, in hash order.
-    pub values: Vec<ComponentValue>,
+    pub hint: Option<Text>,
+    /// The leaf string or the child components, in hash order; serializes as a list.
+    pub values: Values,
 }
 
-/// A value inside a component: a leaf string or a child component.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A value inside a component, as [`Values::iter`] yields it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum ComponentValue {
+pub enum ComponentValue<'a> {
     /// A child component.
-    Component(Component),
+    Component(&'a Component),
     /// A leaf that is hashed when every ancestor contributes.
-    Text(String),
+    Text(&'a Text),
 }
 
-impl Component {
-    /// A component whose `contributes` flag is derived from `values`.
-    pub fn new(id: &'static str, values: Vec<ComponentValue>) -> Self {
-        let contributes = values.iter().any(|v| match v {
-            ComponentValue::Text(_) => true,
-            ComponentValue::Component(c) => c.contributes,
-        });
-        Self {
-            id,
-            name: major_name(id),
-            contributes,
-            hint: None,
-            values,
+/// What a component holds: nothing, one leaf string, or child components (shared between the
+/// trees containing them, so cloning is cheap).
+#[derive(Debug, Clone, Default)]
+pub struct Values(Repr);
+
+#[derive(Debug, Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    Text(Text),
+    Children(Arc<[Component]>),
+}
+
+impl Values {
+    /// The values in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = ComponentValue<'_>> {
+        let (text, children): (Option<&Text>, &[Component]) = match &self.0 {
+            Repr::Empty => (None, &[]),
+            Repr::Text(t) => (Some(t), &[]),
+            Repr::Children(c) => (None, c),
+        };
+        let texts = text.into_iter().map(ComponentValue::Text);
+        // Exactly one of the two is non-empty.
+        ExactChain(texts, children.iter().map(ComponentValue::Component))
+    }
+
+    /// The number of values.
+    pub fn len(&self) -> usize {
+        self.iter().len()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.0, Repr::Empty)
+    }
+
+    /// The leaf string, if this is a leaf.
+    pub fn text(&self) -> Option<&Text> {
+        match &self.0 {
+            Repr::Text(t) => Some(t),
+            Repr::Empty | Repr::Children(_) => None,
         }
     }
 
-    /// A component holding child components.
-    pub fn with_children(id: &'static str, children: Vec<Component>) -> Self {
-        Self::new(
-            id,
-            children
-                .into_iter()
-                .map(ComponentValue::Component)
-                .collect(),
-        )
+    /// The child components (empty for leaves).
+    pub fn children(&self) -> &[Component] {
+        match &self.0 {
+            Repr::Children(c) => c,
+            Repr::Empty | Repr::Text(_) => &[],
+        }
+    }
+}
+
+/// `Chain` for two iterators of which at most one yields anything, keeping the exact length.
+struct ExactChain<A, B>(A, B);
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for ExactChain<A, B> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.0.next().or_else(|| self.1.next())
     }
 
-    /// A component holding a single leaf string.
-    pub fn leaf(id: &'static str, value: impl Into<String>) -> Self {
-        Self::new(id, vec![ComponentValue::Text(value.into())])
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (a, b) = (self.0.size_hint().0, self.1.size_hint().0);
+        (a + b, Some(a + b))
+    }
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> ExactSizeIterator for ExactChain<A, B> {}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Empty, Repr::Empty) => true,
+            (Repr::Text(a), Repr::Text(b)) => a == b,
+            (Repr::Children(a), Repr::Children(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl Component {
+    fn with_values(id: &'static str, contributes: bool, values: Repr) -> Self {
+        Self { id, name: major_name(id), contributes, hint: None, values: Values(values) }
+    }
+
+    /// A component holding child components; it contributes if one of them does.
+    pub fn with_children(id: &'static str, children: impl IntoIterator<Item = Component>) -> Self {
+        let children: Arc<[Component]> = children.into_iter().collect();
+        let contributes = children.iter().any(|c| c.contributes);
+        let values = if children.is_empty() { Repr::Empty } else { Repr::Children(children) };
+        Self::with_values(id, contributes, values)
+    }
+
+    /// A component holding a single leaf string; it contributes.
+    pub fn leaf(id: &'static str, value: impl Into<Text>) -> Self {
+        Self::with_values(id, true, Repr::Text(value.into()))
     }
 
     /// A component without values; it never contributes.
     pub fn empty(id: &'static str) -> Self {
-        Self::new(id, Vec::new())
+        Self::with_values(id, false, Repr::Empty)
     }
 
     /// Switches contribution off (or on) and records why.
-    pub fn set_contributes(&mut self, contributes: bool, hint: impl Into<String>) {
+    pub fn set_contributes(&mut self, contributes: bool, hint: impl Into<Text>) {
         self.contributes = contributes;
         self.hint = Some(hint.into());
     }
 
     /// Switches contribution off and records why.
-    pub fn ignore(&mut self, hint: impl Into<String>) {
+    pub fn ignore(&mut self, hint: impl Into<Text>) {
         self.set_contributes(false, hint);
     }
 
     /// Sets a hint without touching the contribution flag.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub fn with_hint(mut self, hint: impl Into<Text>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Replaces the single leaf value (used for cleaned names), keeping `contributes`.
-    pub fn replace_text(&mut self, value: impl Into<String>, hint: impl Into<String>) {
-        self.values = vec![ComponentValue::Text(value.into())];
+    pub fn replace_text(&mut self, value: impl Into<Text>, hint: impl Into<Text>) {
+        self.values = Values(Repr::Text(value.into()));
         self.hint = Some(hint.into());
     }
 
-    /// The first leaf string, if any.
+    /// The leaf string, if any.
     pub fn text(&self) -> Option<&str> {
-        self.values.iter().find_map(|v| match v {
-            ComponentValue::Text(t) => Some(t.as_str()),
-            ComponentValue::Component(_) => None,
-        })
+        self.values.text().map(Text::as_str)
     }
 
     /// Child components, in order.
     pub fn children(&self) -> impl Iterator<Item = &Component> {
-        self.values.iter().filter_map(|v| match v {
-            ComponentValue::Component(c) => Some(c),
-            ComponentValue::Text(_) => None,
-        })
-    }
-
-    /// Child components, mutable.
-    pub fn children_mut(&mut self) -> impl Iterator<Item = &mut Component> {
-        self.values.iter_mut().filter_map(|v| match v {
-            ComponentValue::Component(c) => Some(c),
-            ComponentValue::Text(_) => None,
-        })
-    }
-
-    /// The first direct child with the given id.
-    pub fn child_mut(&mut self, id: &str) -> Option<&mut Component> {
-        self.children_mut().find(|c| c.id == id)
+        self.values.children().iter()
     }
 
     /// Leaf strings that take part in the hash, in tree order.
     pub fn contributing_values(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        self.collect_values(&mut out);
+        self.visit_contributing(&mut |text| out.push(text));
         out
     }
 
-    fn collect_values<'a>(&'a self, out: &mut Vec<&'a str>) {
+    /// Calls `f` with every leaf string that takes part in the hash, in tree order.
+    fn visit_contributing<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         if !self.contributes {
             return;
         }
-        for value in &self.values {
-            match value {
-                ComponentValue::Text(t) => out.push(t),
-                ComponentValue::Component(c) => c.collect_values(out),
-            }
+        match &self.values.0 {
+            Repr::Empty => {}
+            Repr::Text(t) => f(t.as_str()),
+            Repr::Children(children) => children.iter().for_each(|c| c.visit_contributing(f)),
         }
     }
 
@@ -162,41 +227,35 @@ impl Component {
     pub fn hash(&self) -> Option<String> {
         self.contributes.then(|| {
             let mut hasher = Md5Hasher::default();
-            for value in self.contributing_values() {
-                hasher.update(value);
-            }
+            self.visit_contributing(&mut |text| hasher.update(text));
             hasher.finish()
         })
     }
 
     /// The longest chain of named contributing components, e.g. `in-app exception stack-trace`.
     pub fn description(&self) -> String {
-        fn walk<'a>(c: &'a Component, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
+        fn walk<'a>(c: &'a Component, root: bool, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
             path.extend(c.name);
             for child in c.children().filter(|c| c.contributes) {
-                walk(child, path, best);
+                walk(child, false, path, best);
             }
-            if (path.len(), &*path) > (best.len(), &*best) {
-                *best = path.clone();
+            // An unnamed node's path is its parent's, which the parent compares anyway (the
+            // result is the maximum of all compared paths).
+            if (root || c.name.is_some()) && (path.len(), &*path) > (best.len(), &*best) {
+                best.clone_from(path);
             }
             if c.name.is_some() {
                 path.pop();
             }
         }
         let mut best = Vec::new();
-        walk(self, &mut Vec::new(), &mut best);
-        if best.is_empty() {
-            self.name.unwrap_or("others").to_owned()
-        } else {
-            best.join(" ")
-        }
+        walk(self, true, &mut Vec::new(), &mut best);
+        if best.is_empty() { self.name.unwrap_or("others").to_owned() } else { best.join(" ") }
     }
 
     /// Whether a contributing `stacktrace` is reachable through contributing children.
     pub fn has_contributing_stacktrace(&self) -> bool {
-        self.children()
-            .filter(|c| c.contributes)
-            .any(|c| c.id == "stacktrace" || c.has_contributing_stacktrace())
+        self.children().filter(|c| c.contributes).any(|c| c.id == "stacktrace" || c.has_contributing_stacktrace())
     }
 }
 
@@ -231,14 +290,10 @@ mod tests {
     fn hash_skips_values_below_ignored_components() {
         let mut filename = Component::leaf("filename", "foo.py");
         filename.ignore("ignored because module takes precedence");
-        let frame =
-            Component::with_children("frame", vec![Component::leaf("module", "foo"), filename]);
+        let frame = Component::with_children("frame", vec![Component::leaf("module", "foo"), filename]);
         assert_eq!(frame.contributing_values(), vec!["foo"]);
         // md5("foo")
-        assert_eq!(
-            frame.hash().as_deref(),
-            Some("acbd18db4cc2f85cedef654fccc4a4d8")
-        );
+        assert_eq!(frame.hash().as_deref(), Some("acbd18db4cc2f85cedef654fccc4a4d8"));
     }
 
     #[test]

@@ -34,10 +34,7 @@ pub fn str_at<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 impl<'a> EventView<'a> {
     /// Looks up an interface by its current name or its legacy `sentry.interfaces.*` alias.
     pub fn interface(&self, name: &str, legacy: &str) -> Option<&'a Value> {
-        self.0
-            .get(name)
-            .or_else(|| self.0.get(legacy))
-            .filter(|v| !v.is_null())
+        self.0.get(name).or_else(|| self.0.get(legacy)).filter(|v| !v.is_null())
     }
 
     /// Event platform; Relay defaults a missing one to `other`.
@@ -69,8 +66,7 @@ impl<'a> EventView<'a> {
 
     /// The event-level `stacktrace` interface.
     pub fn stacktrace(&self) -> Option<&'a Value> {
-        self.interface("stacktrace", "sentry.interfaces.Stacktrace")
-            .filter(|v| v.is_object())
+        self.interface("stacktrace", "sentry.interfaces.Stacktrace").filter(|v| v.is_object())
     }
 
     /// `threads.values`, if the interface is present.
@@ -89,18 +85,12 @@ impl<'a> EventView<'a> {
             Some(entry) => entry,
             None => match self.0.get("message")? {
                 Value::String(s) if !s.is_empty() => {
-                    return Some(LogEntry {
-                        message: None,
-                        formatted: Some(s),
-                    });
+                    return Some(LogEntry { message: None, formatted: Some(s) });
                 }
                 other => other,
             },
         };
-        let log = LogEntry {
-            message: str_at(entry, "message"),
-            formatted: str_at(entry, "formatted"),
-        };
+        let log = LogEntry { message: str_at(entry, "message"), formatted: str_at(entry, "formatted") };
         (log.message.is_some() || log.formatted.is_some()).then_some(log)
     }
 
@@ -129,10 +119,7 @@ impl<'a> EventView<'a> {
                     Some((pair.first()?.as_str()?, pair.get(1)?.as_str()?))
                 })
                 .collect(),
-            Some(Value::Object(map)) => map
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
-                .collect(),
+            Some(Value::Object(map)) => map.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?))).collect(),
             _ => Vec::new(),
         }
     }

@@ -64,10 +64,7 @@ pub fn resolve_variable(name: &str, event: &PreparedEvent<'_>) -> String {
     let crash = || event.crash_frame();
     let or = |value: Option<String>, missing: &str| value.unwrap_or_else(|| missing.to_owned());
     match name {
-        "transaction" => or(
-            view.str_field("transaction").map(str::to_owned),
-            "<no-transaction>",
-        ),
+        "transaction" => or(view.str_field("transaction").map(str::to_owned), "<no-transaction>"),
         "message" => {
             let log = view.logentry();
             let message = log
@@ -77,34 +74,18 @@ pub fn resolve_variable(name: &str, event: &PreparedEvent<'_>) -> String {
                 .filter(|m| !m.is_empty());
             or(message, "<no-message>")
         }
-        "type" | "error.type" => or(
-            last_exception
-                .and_then(|e| str_at(e, "type"))
-                .map(str::to_owned),
-            "<no-type>",
-        ),
-        "value" | "error.value" => or(
-            last_exception
-                .and_then(exception_value)
-                .filter(|v| !v.is_empty()),
-            "<no-value>",
-        ),
-        "function" | "stack.function" => or(
-            crash().and_then(|f| f.function.as_deref().map(str::to_owned)),
-            "<no-function>",
-        ),
-        "path" | "stack.abs_path" => or(
-            crash().and_then(|f| f.abs_path.or(f.filename.as_deref()).map(str::to_owned)),
-            "<no-abs-path>",
-        ),
-        "stack.filename" => or(
-            crash().and_then(|f| f.filename.as_deref().or(f.abs_path).map(str::to_owned)),
-            "<no-filename>",
-        ),
-        "module" | "stack.module" => or(
-            crash().and_then(|f| f.module.map(str::to_owned)),
-            "<no-module>",
-        ),
+        "type" | "error.type" => or(last_exception.and_then(|e| str_at(e, "type")).map(str::to_owned), "<no-type>"),
+        "value" | "error.value" => or(last_exception.and_then(exception_value).filter(|v| !v.is_empty()), "<no-value>"),
+        "function" | "stack.function" => {
+            or(crash().and_then(|f| f.function.as_deref().map(str::to_owned)), "<no-function>")
+        }
+        "path" | "stack.abs_path" => {
+            or(crash().and_then(|f| f.abs_path.or(f.filename.as_deref()).map(str::to_owned)), "<no-abs-path>")
+        }
+        "stack.filename" => {
+            or(crash().and_then(|f| f.filename.as_deref().or(f.abs_path).map(str::to_owned)), "<no-filename>")
+        }
+        "module" | "stack.module" => or(crash().and_then(|f| f.module.map(str::to_owned)), "<no-module>"),
         "package" | "stack.package" => or(
             crash()
                 .and_then(|f| f.package)
@@ -145,13 +126,7 @@ mod tests {
     #[test]
     fn fingerprints_are_classified_by_their_default_entries() {
         assert_eq!(kind(&strings(&["{{ default }}"])), FingerprintKind::Default);
-        assert_eq!(
-            kind(&strings(&["{{ default }}", "x"])),
-            FingerprintKind::Hybrid
-        );
-        assert_eq!(
-            kind(&strings(&["{{ type }}", "x"])),
-            FingerprintKind::Custom
-        );
+        assert_eq!(kind(&strings(&["{{ default }}", "x"])), FingerprintKind::Hybrid);
+        assert_eq!(kind(&strings(&["{{ type }}", "x"])), FingerprintKind::Custom);
     }
 }

@@ -123,12 +123,9 @@ impl Matcher {
         };
         let kind = match key {
             Key::Path | Key::Package | Key::Release => Some(GlobKind::Path),
-            Key::Value
-            | Key::Message
-            | Key::Level
-            | Key::ThreadId
-            | Key::ThreadName
-            | Key::ThreadState => Some(GlobKind::Text { ignore_case: true }),
+            Key::Value | Key::Message | Key::Level | Key::ThreadId | Key::ThreadName | Key::ThreadState => {
+                Some(GlobKind::Text { ignore_case: true })
+            }
             Key::Family | Key::Sdk | Key::App | Key::ThreadCrashed | Key::ThreadCurrent => None,
             _ => Some(GlobKind::Text { ignore_case: false }),
         };
@@ -136,13 +133,7 @@ impl Matcher {
             Some(kind) => Some(glob::compile(pattern, kind)?),
             None => None,
         };
-        Ok(Self {
-            key,
-            tag: tag.to_owned(),
-            pattern: pattern.to_owned(),
-            negated,
-            glob,
-        })
+        Ok(Self { key, tag: tag.to_owned(), pattern: pattern.to_owned(), negated, glob })
     }
 
     /// Which bucket of items this matcher looks at.
@@ -155,11 +146,7 @@ impl Matcher {
             Key::Sdk => "sdk",
             Key::Family => "family",
             Key::Release => "release",
-            Key::ThreadId
-            | Key::ThreadName
-            | Key::ThreadState
-            | Key::ThreadCrashed
-            | Key::ThreadCurrent => "threads",
+            Key::ThreadId | Key::ThreadName | Key::ThreadState | Key::ThreadCrashed | Key::ThreadCurrent => "threads",
             _ => "frames",
         }
     }
@@ -180,8 +167,7 @@ impl Matcher {
             return false;
         };
         let value = value.replace('\\', "/");
-        self.glob_match(Some(&value))
-            || (!value.starts_with('/') && self.glob_match(Some(&format!("/{value}"))))
+        self.glob_match(Some(&value)) || (!value.starts_with('/') && self.glob_match(Some(&format!("/{value}"))))
     }
 
     fn list_match(&self, value: Option<&str>) -> bool {
@@ -194,21 +180,17 @@ impl Matcher {
                 self.path_match(opt(&item.abs_path))
                     || (item.filename != item.abs_path && self.path_match(opt(&item.filename)))
             }
-            Key::Message => {
-                self.glob_match(opt(&item.message)) || self.glob_match(opt(&item.value))
-            }
+            Key::Message => self.glob_match(opt(&item.message)) || self.glob_match(opt(&item.value)),
             Key::Package => self.path_match(opt(&item.package)),
             Key::Release => self.path_match(opt(&item.release)),
             Key::Family => self.list_match(opt(&item.family)),
             Key::Sdk => self.list_match(opt(&item.sdk)),
             Key::App => item.app.is_some() && item.app == bool_from_string(&self.pattern),
             Key::ThreadCrashed => {
-                item.thread_crashed.is_some()
-                    && item.thread_crashed == bool_from_string(&self.pattern)
+                item.thread_crashed.is_some() && item.thread_crashed == bool_from_string(&self.pattern)
             }
             Key::ThreadCurrent => {
-                item.thread_current.is_some()
-                    && item.thread_current == bool_from_string(&self.pattern)
+                item.thread_current.is_some() && item.thread_current == bool_from_string(&self.pattern)
             }
             Key::Type => self.glob_match(opt(&item.ty)),
             Key::Value => self.glob_match(opt(&item.value)),
@@ -220,11 +202,7 @@ impl Matcher {
             Key::ThreadName => self.glob_match(opt(&item.thread_name)),
             Key::ThreadState => self.glob_match(opt(&item.thread_state)),
             Key::Tag => {
-                let value = item
-                    .tags
-                    .iter()
-                    .find(|(k, _)| *k == self.tag)
-                    .map(|(_, v)| v.as_str());
+                let value = item.tags.iter().find(|(k, _)| *k == self.tag).map(|(_, v)| v.as_str());
                 self.glob_match(value)
             }
         }
@@ -240,15 +218,8 @@ fn owned(v: Option<&str>) -> Option<String> {
 }
 
 /// The items of `bucket` for `event` (cached in `cache`).
-pub fn bucket_items<'c>(
-    bucket: &'static str,
-    event: &PreparedEvent<'_>,
-    cache: &'c mut Values,
-) -> &'c [Item] {
-    cache
-        .0
-        .entry(bucket)
-        .or_insert_with(|| build(bucket, event))
+pub fn bucket_items<'c>(bucket: &'static str, event: &PreparedEvent<'_>, cache: &'c mut Values) -> &'c [Item] {
+    cache.0.entry(bucket).or_insert_with(|| build(bucket, event))
 }
 
 fn exception_items(event: &PreparedEvent<'_>) -> Vec<Item> {
@@ -269,13 +240,8 @@ fn build(bucket: &str, event: &PreparedEvent<'_>) -> Vec<Item> {
         "exceptions" => exception_items(event),
         "toplevel" => {
             let message = view.logentry().and_then(|l| l.formatted).map(str::trim);
-            let mut items: Vec<Item> = message
-                .map(|m| Item {
-                    message: Some(m.to_owned()),
-                    ..Item::default()
-                })
-                .into_iter()
-                .collect();
+            let mut items: Vec<Item> =
+                message.map(|m| Item { message: Some(m.to_owned()), ..Item::default() }).into_iter().collect();
             items.extend(exception_items(event));
             items
         }
@@ -296,32 +262,15 @@ fn build(bucket: &str, event: &PreparedEvent<'_>) -> Vec<Item> {
             if logger.is_none() && level.is_none() {
                 return Vec::new();
             }
-            vec![Item {
-                logger: owned(logger),
-                level: owned(level),
-                ..Item::default()
-            }]
+            vec![Item { logger: owned(logger), level: owned(level), ..Item::default() }]
         }
         "tags" => vec![Item {
-            tags: view
-                .tags()
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.trim().to_owned()))
-                .collect(),
+            tags: view.tags().into_iter().map(|(k, v)| (k.to_owned(), v.trim().to_owned())).collect(),
             ..Item::default()
         }],
-        "sdk" => vec![Item {
-            sdk: Some(view.sdk_name().unwrap_or("other").to_owned()),
-            ..Item::default()
-        }],
-        "family" => vec![Item {
-            family: Some(family_for_platform(event.platform).to_owned()),
-            ..Item::default()
-        }],
-        "release" => vec![Item {
-            release: owned(view.str_field("release").map(str::trim)),
-            ..Item::default()
-        }],
+        "sdk" => vec![Item { sdk: Some(view.sdk_name().unwrap_or("other").to_owned()), ..Item::default() }],
+        "family" => vec![Item { family: Some(family_for_platform(event.platform).to_owned()), ..Item::default() }],
+        "release" => vec![Item { release: owned(view.str_field("release").map(str::trim)), ..Item::default() }],
         "threads" => event
             .threads
             .iter()

@@ -63,19 +63,16 @@ static BUILTIN: LazyLock<Vec<FingerprintRule>> = LazyLock::new(|| {
     rules
 });
 
-static QUOTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^"((?:[^"\\]|\\.)*)""#).unwrap_or_else(|e| panic!("invalid regex: {e}"))
-});
+static QUOTED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^"((?:[^"\\]|\\.)*)""#).unwrap_or_else(|e| panic!("invalid regex: {e}")));
 
 impl FingerprintRules {
     /// Parses the text syntax, or the JSON form when the text starts with `[` or `{`.
     pub fn parse(text: &str) -> Result<Self, RuleError> {
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') || trimmed.starts_with('{') {
-            let json: Value = serde_json::from_str(trimmed).map_err(|e| RuleError::Syntax {
-                line: e.line(),
-                message: format!("invalid json: {e}"),
-            })?;
+            let json: Value = serde_json::from_str(trimmed)
+                .map_err(|e| RuleError::Syntax { line: e.line(), message: format!("invalid json: {e}") })?;
             return Self::from_json(&json);
         }
         let mut rules = Vec::new();
@@ -84,10 +81,7 @@ impl FingerprintRules {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let rule = parse_line(line).map_err(|message| RuleError::Syntax {
-                line: idx + 1,
-                message,
-            })?;
+            let rule = parse_line(line).map_err(|message| RuleError::Syntax { line: idx + 1, message })?;
             rules.push(rule);
         }
         Ok(Self { rules })
@@ -97,10 +91,9 @@ impl FingerprintRules {
     pub fn from_json(json: &Value) -> Result<Self, RuleError> {
         let list = match json {
             Value::Array(list) => list,
-            other => other
-                .get("rules")
-                .and_then(Value::as_array)
-                .ok_or_else(|| invalid(0, "expected a list of rules"))?,
+            other => {
+                other.get("rules").and_then(Value::as_array).ok_or_else(|| invalid(0, "expected a list of rules"))?
+            }
         };
         let mut rules = Vec::new();
         for (idx, rule) in list.iter().enumerate() {
@@ -130,11 +123,7 @@ impl FingerprintRules {
                 .iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect();
-            let title = rule
-                .get("attributes")
-                .and_then(|a| a.get("title"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let title = rule.get("attributes").and_then(|a| a.get("title")).and_then(Value::as_str).map(str::to_owned);
             rules.push(FingerprintRule {
                 matchers,
                 fingerprint,
@@ -153,10 +142,7 @@ impl FingerprintRules {
     /// The first project or built-in rule matching `event`.
     pub(crate) fn first_match(&self, event: &PreparedEvent<'_>) -> Option<&FingerprintRule> {
         let mut cache = Values::default();
-        self.rules
-            .iter()
-            .chain(BUILTIN.iter())
-            .find(|rule| rule.matches(event, &mut cache))
+        self.rules.iter().chain(BUILTIN.iter()).find(|rule| rule.matches(event, &mut cache))
     }
 }
 
@@ -166,23 +152,14 @@ impl FingerprintRule {
         buckets.sort_unstable();
         buckets.dedup();
         buckets.into_iter().all(|bucket| {
-            let matchers: Vec<&Matcher> = self
-                .matchers
-                .iter()
-                .filter(|m| m.bucket() == bucket)
-                .collect();
-            bucket_items(bucket, event, cache)
-                .iter()
-                .any(|item| matchers.iter().all(|m| m.matches(item)))
+            let matchers: Vec<&Matcher> = self.matchers.iter().filter(|m| m.bucket() == bucket).collect();
+            bucket_items(bucket, event, cache).iter().any(|item| matchers.iter().all(|m| m.matches(item)))
         })
     }
 }
 
 fn invalid(line: usize, message: &str) -> RuleError {
-    RuleError::Syntax {
-        line,
-        message: message.to_owned(),
-    }
+    RuleError::Syntax { line, message: message.to_owned() }
 }
 
 fn unescape(s: &str) -> String {
@@ -239,9 +216,7 @@ fn parse_line(line: &str) -> Result<FingerprintRule, String> {
             }
             (after[..end].to_owned(), &after[end..])
         };
-        let after = after
-            .strip_prefix(':')
-            .ok_or_else(|| format!("expected `:` after `{key}`"))?;
+        let after = after.strip_prefix(':').ok_or_else(|| format!("expected `:` after `{key}`"))?;
         let (pattern, after) = match quoted(after) {
             Some(q) => q,
             None => {
@@ -259,12 +234,7 @@ fn parse_line(line: &str) -> Result<FingerprintRule, String> {
         return Err("expected at least one matcher".into());
     }
     let (fingerprint, title) = parse_fingerprint(rest)?;
-    Ok(FingerprintRule {
-        matchers,
-        fingerprint,
-        title,
-        builtin: false,
-    })
+    Ok(FingerprintRule { matchers, fingerprint, title, builtin: false })
 }
 
 fn parse_fingerprint(mut rest: &str) -> Result<(Vec<String>, Option<String>), String> {
@@ -297,9 +267,7 @@ fn parse_fingerprint(mut rest: &str) -> Result<(Vec<String>, Option<String>), St
             });
             rest = &rest[end..];
         } else {
-            let end = rest
-                .find(|c: char| c.is_whitespace() || c == '{' || c == ',')
-                .unwrap_or(rest.len());
+            let end = rest.find(|c: char| c.is_whitespace() || c == '{' || c == ',').unwrap_or(rest.len());
             if end == 0 {
                 return Err(format!("unexpected `{rest}`"));
             }
@@ -332,10 +300,7 @@ mod tests {
         assert_eq!(rules.rules()[0].fingerprint, vec!["system-down"]);
         let second = &rules.rules()[1];
         assert_eq!(second.fingerprint, vec!["a b", "{{ default }}"]);
-        assert_eq!(
-            second.title.as_deref(),
-            Some("Timeout in {{ tags.region }}")
-        );
+        assert_eq!(second.title.as_deref(), Some("Timeout in {{ tags.region }}"));
     }
 
     #[test]
@@ -346,18 +311,12 @@ mod tests {
         ]))
         .expect("valid json rules");
         assert_eq!(rules.rules()[0].fingerprint, vec!["system-down"]);
-        assert!(
-            FingerprintRules::parse(
-                "[{\"matchers\": [[\"type\", \"X\"]], \"fingerprint\": [\"x\"]}]"
-            )
-            .is_ok()
-        );
+        assert!(FingerprintRules::parse("[{\"matchers\": [[\"type\", \"X\"]], \"fingerprint\": [\"x\"]}]").is_ok());
     }
 
     #[test]
     fn malformed_rules_report_their_line() {
-        let err =
-            FingerprintRules::parse("type:A -> a\nbogus:x -> b").expect_err("unknown matcher");
+        let err = FingerprintRules::parse("type:A -> a\nbogus:x -> b").expect_err("unknown matcher");
         assert_eq!(err.to_string(), "line 2: unknown matcher `bogus`");
         let err = FingerprintRules::parse("type:A").expect_err("no arrow");
         assert_eq!(err.to_string(), "line 1: expected `->` and a fingerprint");

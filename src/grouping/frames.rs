@@ -20,8 +20,8 @@ use crate::grouping::GroupingConfig;
 use crate::grouping::enhancers::{
     self, ExceptionData, FAMILY_JAVASCRIPT, FAMILY_NATIVE, FAMILY_OTHER, Families, MatchFrame, Rule,
 };
-use crate::grouping::event::{frames_of, str_at};
-use crate::grouping::functions::{family_for_platform, trim_function_name};
+use crate::grouping::event::frames_of;
+use crate::grouping::functions::{family_for_platform, trim_function_name, trims_function_names};
 
 static PYTHON_SPAWN_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -35,7 +35,6 @@ static EQUALS_DIGITS: LazyLock<Regex> =
 /// One frame after normalization.
 #[derive(Debug, Clone)]
 pub struct Frame<'a> {
-    pub raw: &'a Value,
     /// The frame's platform, else the event's.
     pub platform: &'a str,
     /// Trimmed function name.
@@ -49,6 +48,10 @@ pub struct Frame<'a> {
     pub context_line: Option<Cow<'a, str>>,
     /// Whether a source map resolved this frame.
     pub sourcemap: bool,
+    /// `in_app` as the SDK sent it.
+    pub client_in_app: Option<bool>,
+    pub lineno: Option<&'a Value>,
+    pub colno: Option<&'a Value>,
     /// `in_app` after stack-trace rules; undecided frames are `false`.
     pub in_app: bool,
 }
@@ -61,8 +64,8 @@ impl Frame<'_> {
             && self.module == prev.module
             && self.filename == prev.filename
             && self.function == prev.function
-            && self.raw.get("lineno") == prev.raw.get("lineno")
-            && self.raw.get("colno") == prev.raw.get("colno")
+            && self.lineno == prev.lineno
+            && self.colno == prev.colno
     }
 }
 
@@ -81,88 +84,121 @@ impl<'a> Stack<'a> {
         exception: &ExceptionData<'_>,
         config: &'a GroupingConfig,
     ) -> Self {
-        let frames: Vec<Frame<'a>> = frames_of(stacktrace)
-            .into_iter()
-            .map(|raw| normalize_frame(raw, event_platform))
-            .collect();
+        let frames: Vec<Frame<'a>> =
+            frames_of(stacktrace).into_iter().map(|raw| normalize_frame(raw, event_platform)).collect();
         let mut rule_frames: Vec<MatchFrame<'a>> = frames.iter().map(match_frame).collect();
-        let present = rule_frames
-            .iter()
-            .fold(0, |acc: Families, f| acc | f.family);
-        let rules = config.enhancements.effective(present);
-        enhancers::apply_modifiers(&rules, &mut rule_frames, exception);
+        let present = rule_frames.iter().fold(0, |acc: Families, f| acc | f.family);
+        let rule_sets = config.enhancements.rule_sets();
+        // Frame fields never change while rules run: both passes share the index lookups.
+        let candidates = rule_sets.map(|set| set.candidates(&rule_frames));
+        for (set, candidates) in rule_sets.iter().zip(&candidates) {
+            enhancers::apply_modifiers(set, candidates, &mut rule_frames, exception, present);
+        }
         for (frame, rule_frame) in frames.iter().zip(&mut rule_frames) {
-            let client = frame.raw.get("in_app").and_then(Value::as_bool);
             rule_frame.in_app = Some(rule_frame.in_app.unwrap_or(false));
-            if rule_frame.in_app != client {
-                rule_frame.orig_in_app = Some(client);
+            if rule_frame.in_app != frame.client_in_app {
+                rule_frame.orig_in_app = Some(frame.client_in_app);
             }
         }
         let frames = frames
             .into_iter()
             .zip(&rule_frames)
-            .map(|(frame, rule_frame)| Frame {
-                in_app: rule_frame.in_app == Some(true),
-                ..frame
-            })
+            .map(|(frame, rule_frame)| Frame { in_app: rule_frame.in_app == Some(true), ..frame })
             .collect();
-        let updates = enhancers::updater_matches(&rules, &rule_frames, exception);
-        Stack {
-            frames,
-            rule_frames,
-            updates,
+        let mut updates = Vec::new();
+        for (set, candidates) in rule_sets.iter().zip(&candidates) {
+            enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);
         }
+        Stack { frames, rule_frames, updates }
+    }
+}
+
+/// The frame fields grouping reads, collected in one pass over the frame object.
+#[derive(Default)]
+struct RawFrame<'a> {
+    platform: Option<&'a str>,
+    function: Option<&'a str>,
+    raw_function: Option<&'a str>,
+    module: Option<&'a str>,
+    filename: Option<&'a str>,
+    abs_path: Option<&'a str>,
+    package: Option<&'a str>,
+    context_line: Option<&'a str>,
+    in_app: Option<bool>,
+    lineno: Option<&'a Value>,
+    colno: Option<&'a Value>,
+    sourcemap: bool,
+}
+
+impl<'a> RawFrame<'a> {
+    /// Reads what `str_at`, `get` and friends would read key by key.
+    fn read(raw: &'a Value) -> Self {
+        let mut f = Self::default();
+        let Value::Object(map) = raw else {
+            return f;
+        };
+        let text = |v: &'a Value| v.as_str().filter(|s| !s.is_empty());
+        for (key, value) in map {
+            match key.as_str() {
+                "platform" => f.platform = text(value),
+                "function" => f.function = text(value),
+                "raw_function" => f.raw_function = text(value),
+                "module" => f.module = text(value),
+                "filename" => f.filename = text(value),
+                "abs_path" => f.abs_path = text(value),
+                "package" => f.package = text(value),
+                "context_line" => f.context_line = text(value),
+                "in_app" => f.in_app = value.as_bool(),
+                "lineno" => f.lineno = Some(value),
+                "colno" => f.colno = Some(value),
+                "data" => f.sourcemap = value.get("sourcemap").is_some_and(|s| !s.is_null()),
+                _ => {}
+            }
+        }
+        f
     }
 }
 
 fn normalize_frame<'a>(raw: &'a Value, event_platform: &'a str) -> Frame<'a> {
-    let platform = str_at(raw, "platform").unwrap_or(event_platform);
-    let sdk_raw_function = str_at(raw, "raw_function");
-    let (function, raw_function) = match (str_at(raw, "function"), sdk_raw_function) {
-        (Some(f), None) => {
+    let fields = RawFrame::read(raw);
+    let platform = fields.platform.unwrap_or(event_platform);
+    let (function, raw_function) = match (fields.function, fields.raw_function) {
+        (Some(f), None) if trims_function_names(platform) => {
             let trimmed = trim_function_name(f, platform);
-            if trimmed == f {
-                (Some(Cow::Borrowed(f)), None)
-            } else {
-                (Some(Cow::Owned(trimmed)), Some(f))
-            }
+            if trimmed == f { (Some(Cow::Borrowed(f)), None) } else { (Some(Cow::Owned(trimmed)), Some(f)) }
         }
         (f, r) => (f.map(Cow::Borrowed), r),
     };
-    let mut filename = str_at(raw, "filename").map(Cow::Borrowed);
+    let mut filename = fields.filename.map(Cow::Borrowed);
     if event_platform == "javascript" {
         filename = filename.map(strip_query);
     }
-    let module = str_at(raw, "module");
-    let mut context_line = str_at(raw, "context_line").map(Cow::Borrowed);
+    let module = fields.module;
+    let mut context_line = fields.context_line.map(Cow::Borrowed);
     if event_platform == "python"
         && module == Some("__main__")
         && filename.as_deref() == Some("<string>")
         && function.as_deref() == Some("<module>")
-        && let Some(line) = context_line
-            .as_deref()
-            .filter(|l| PYTHON_SPAWN_LINE.is_match(l))
+        && let Some(line) = context_line.as_deref().filter(|l| PYTHON_SPAWN_LINE.is_match(l))
     {
         let parameterized = EQUALS_DIGITS.replace_all(line, "=<int>").into_owned();
         context_line = Some(Cow::Owned(parameterized));
     }
-    let in_app = raw.get("in_app").and_then(Value::as_bool);
     Frame {
-        raw,
         platform,
         function,
         raw_function,
         module,
         filename,
-        abs_path: str_at(raw, "abs_path"),
-        package: str_at(raw, "package"),
+        abs_path: fields.abs_path,
+        package: fields.package,
         context_line,
-        sourcemap: raw
-            .get("data")
-            .and_then(|d| d.get("sourcemap"))
-            .is_some_and(|s| !s.is_null()),
+        sourcemap: fields.sourcemap,
+        client_in_app: fields.in_app,
+        lineno: fields.lineno,
+        colno: fields.colno,
         // Provisional: the SDK's value; replaced after the rules ran.
-        in_app: in_app == Some(true),
+        in_app: fields.in_app == Some(true),
     }
 }
 
@@ -188,8 +224,11 @@ fn family_bits(platform: &str) -> Families {
 }
 
 /// Path-like fields match case-insensitively with `/` separators.
-fn path_value(value: &str) -> String {
-    value.replace('\\', "/").to_lowercase()
+fn path_value(value: &str) -> Cow<'_, str> {
+    if value.bytes().all(|b| b.is_ascii() && b != b'\\' && !b.is_ascii_uppercase()) {
+        return Cow::Borrowed(value);
+    }
+    Cow::Owned(value.replace('\\', "/").to_lowercase())
 }
 
 fn match_frame<'a>(frame: &Frame<'a>) -> MatchFrame<'a> {
@@ -198,8 +237,12 @@ fn match_frame<'a>(frame: &Frame<'a>) -> MatchFrame<'a> {
         function: frame.function.clone().unwrap_or(Cow::Borrowed("<unknown>")),
         module: frame.module,
         package: frame.package.map(path_value),
-        path: frame.abs_path.or(frame.filename.as_deref()).map(path_value),
-        in_app: frame.raw.get("in_app").and_then(Value::as_bool),
+        path: match (frame.abs_path, frame.filename.as_ref()) {
+            (Some(path), _) | (None, Some(&Cow::Borrowed(path))) => Some(path_value(path)),
+            (None, Some(Cow::Owned(path))) => Some(Cow::Owned(path_value(path).into_owned())),
+            (None, None) => None,
+        },
+        in_app: frame.client_in_app,
         orig_in_app: None,
         category: None,
     }

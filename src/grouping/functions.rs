@@ -36,11 +36,15 @@ static RUST_HASH: LazyLock<Regex> = LazyLock::new(|| re(r"::h[a-z0-9]{16}$"));
 static GNU_VERSION: LazyLock<Regex> = LazyLock::new(|| re(r"@@?GLIBC_([0-9.]+)$"));
 static CPP_TRAILER: LazyLock<Regex> = LazyLock::new(|| re(r"(\bconst\b|&)$"));
 static RUST_BLANKET: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Z] as "));
-static LAMBDA: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\{lambda\(.*?\)#\d+\}|\blambda_[a-f0-9]{32}\b|\$_\d+\b"));
+static LAMBDA: LazyLock<Regex> = LazyLock::new(|| re(r"\{lambda\(.*?\)#\d+\}|\blambda_[a-f0-9]{32}\b|\$_\d+\b"));
 static LAMBDA_AT_START: LazyLock<Regex> =
     LazyLock::new(|| re(r"^(?:\{lambda\(.*?\)#\d+\}|\blambda_[a-f0-9]{32}\b|\$_\d+\b)"));
 static ANON_NAMESPACE: LazyLock<Regex> = LazyLock::new(|| re(r"\?A0x[a-f0-9]{8}::"));
+
+/// Whether [`trim_function_name`] can change names of `platform` (others are kept as they are).
+pub fn trims_function_names(platform: &str) -> bool {
+    platform == "csharp" || family_for_platform(platform) == "native"
+}
 
 /// Trims `function` for grouping and rule matching (`platform` is the frame's platform).
 pub fn trim_function_name(function: &str, platform: &str) -> String {
@@ -56,12 +60,7 @@ pub fn trim_function_name(function: &str, platform: &str) -> String {
 /// Rewrites every balanced `open…close` run through `replace`, which sees the inner text and
 /// the byte offset of the opening bracket. Text at depth > 0 is dropped, as is any text after
 /// an unbalanced closing bracket (matching upstream's behaviour on malformed input).
-fn replace_enclosed(
-    s: &str,
-    open: char,
-    close: char,
-    mut replace: impl FnMut(&str, usize) -> String,
-) -> String {
+fn replace_enclosed(s: &str, open: char, close: char, mut replace: impl FnMut(&str, usize) -> String) -> String {
     if !s.contains(open) {
         return s.to_owned();
     }
@@ -152,11 +151,7 @@ fn trim_native(original: &str, platform: &str) -> String {
     }
     // `[clone .cold]`-style annotations go, other bracketed text stays.
     let mut function = replace_enclosed(function, '[', ']', |inner, _| {
-        if inner.starts_with("clone .") {
-            String::new()
-        } else {
-            format!("[{inner}]")
-        }
+        if inner.starts_with("clone .") { String::new() } else { format!("[{inner}]") }
     })
     .trim_end()
     .to_owned();
@@ -175,17 +170,11 @@ fn trim_native(original: &str, platform: &str) -> String {
         function = LAMBDA.replace_all(&function, "lambda").into_owned();
     }
     if function.contains("?A0x") {
-        function = ANON_NAMESPACE
-            .replace_all(&function, "〔anonymousnamespace〕::")
-            .into_owned();
+        function = ANON_NAMESPACE.replace_all(&function, "〔anonymousnamespace〕::").into_owned();
     }
     let function = replace_enclosed(&function, '(', ')', |inner, _| {
         let inner = inner.trim();
-        if inner == "anonymous namespace" || inner == "operator" {
-            format!("({inner})")
-        } else {
-            String::new()
-        }
+        if inner == "anonymous namespace" || inner == "operator" { format!("({inner})") } else { String::new() }
     });
     let function = replace_enclosed(&function, '<', '>', process_generics);
     let is_thunk = function.contains("thunk for ");
@@ -260,26 +249,14 @@ mod tests {
 
     #[test]
     fn native_signatures_are_reduced_to_the_qualified_name() {
-        assert_eq!(
-            native("unsigned int foo::bar<std::string>(int) const"),
-            "foo::bar<T>"
-        );
+        assert_eq!(native("unsigned int foo::bar<std::string>(int) const"), "foo::bar<T>");
         assert_eq!(
             native("Scaleform::GFx::AS3::IMEManager::DispatchEvent(char const *,char const *)"),
             "Scaleform::GFx::AS3::IMEManager::DispatchEvent"
         );
-        assert_eq!(
-            native("?A0xc3a0617d::crash"),
-            "`anonymous namespace'::crash"
-        );
-        assert_eq!(
-            native("<lambda_5db80dab47756d3e72c2dcd38b80b1dd>::operator()"),
-            "<lambda>::operator()"
-        );
-        assert_eq!(
-            native("log_demo::main::h1234567890abcdef"),
-            "log_demo::main"
-        );
+        assert_eq!(native("?A0xc3a0617d::crash"), "`anonymous namespace'::crash");
+        assert_eq!(native("<lambda_5db80dab47756d3e72c2dcd38b80b1dd>::operator()"), "<lambda>::operator()");
+        assert_eq!(native("log_demo::main::h1234567890abcdef"), "log_demo::main");
         assert_eq!(native("@foo@12"), "foo");
     }
 
@@ -291,13 +268,7 @@ mod tests {
 
     #[test]
     fn csharp_drops_the_argument_list_and_others_are_unchanged() {
-        assert_eq!(
-            trim_function_name("Foo.Bar (System.String)", "csharp"),
-            "Foo.Bar"
-        );
-        assert_eq!(
-            trim_function_name("Object.foo(bar)", "javascript"),
-            "Object.foo(bar)"
-        );
+        assert_eq!(trim_function_name("Foo.Bar (System.String)", "csharp"), "Foo.Bar");
+        assert_eq!(trim_function_name("Object.foo(bar)", "javascript"), "Object.foo(bar)");
     }
 }

@@ -32,10 +32,7 @@ enum Token {
     RecursivePrefix,
     RecursiveSuffix,
     RecursiveZeroOrMore,
-    Class {
-        negated: bool,
-        items: Vec<(char, char)>,
-    },
+    Class { negated: bool, items: Vec<(char, char)> },
     Alternates(Vec<Vec<Token>>),
 }
 
@@ -81,20 +78,29 @@ pub enum Glob {
     SegmentPrefix(String),
     /// `**/lit/**`, stored as `/lit/`: somewhere in the path, or at its start.
     PathInfix(String),
-    Regex(Regex),
+    /// Everything else; `literal` is a run of at least two ASCII characters every match contains.
+    Regex {
+        re: Regex,
+        literal: Option<String>,
+    },
+}
+
+/// Something every value a glob accepts satisfies, for indexing rules by their globs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement<'a> {
+    Exact(&'a str),
+    Prefix(&'a str),
+    /// A substring of at least two bytes.
+    Contains(&'a str),
 }
 
 impl Glob {
     /// Compiles `pattern`; path literals are lower-cased to match normalized values.
     pub fn new(pattern: &str, kind: GlobKind) -> Result<Self, String> {
         let path = kind == GlobKind::Path;
-        let normalized = if path {
-            pattern.replace('\\', "/").to_lowercase()
-        } else {
-            pattern.to_owned()
-        };
+        let normalized = if path { pattern.replace('\\', "/").to_lowercase() } else { pattern.to_owned() };
         if kind == (GlobKind::Text { ignore_case: true }) {
-            return compile(pattern, kind).map(Glob::Regex);
+            return compile(pattern, kind).map(|re| Glob::Regex { re, literal: None });
         }
         let tokens = parse(&mut normalized.chars().peekable(), path, false)?;
         let literal = |tokens: &[Token]| -> Option<String> {
@@ -119,8 +125,48 @@ impl Glob {
         };
         match fast {
             Some(glob) => Ok(glob),
-            None => compile(pattern, kind).map(Glob::Regex),
+            None => {
+                let literal = longest_literal(&tokens);
+                compile(pattern, kind).map(|re| Glob::Regex { re, literal })
+            }
         }
+    }
+
+    /// Requirements of which at least one holds for every value this glob accepts, through
+    /// [`Glob::is_match`] or, with `path`, [`Glob::is_path_match`] (which also tries `"/" + value`).
+    /// Empty when nothing useful is known (the glob may match anything). Byte-exact for ASCII
+    /// values only: case-insensitive regexes fold a few non-ASCII characters onto ASCII ones.
+    pub fn requirements(&self, path: bool) -> Vec<Requirement<'_>> {
+        // What `"/" + value` must satisfy translates to `value` without the leading `/`.
+        fn rooted(l: &str, path: bool) -> Option<&str> {
+            if path { l.strip_prefix('/') } else { None }
+        }
+        let rooted = |l| rooted(l, path);
+        let long = |l: &str| l.len() >= 2;
+        let mut out = Vec::new();
+        match self {
+            Glob::Exact(l) => {
+                out.push(Requirement::Exact(l));
+                out.extend(rooted(l).map(Requirement::Exact));
+            }
+            Glob::Prefix(l) | Glob::SegmentPrefix(l) => {
+                if l.is_empty() || rooted(l).is_some_and(str::is_empty) {
+                    return Vec::new();
+                }
+                out.push(Requirement::Prefix(l));
+                out.extend(rooted(l).map(Requirement::Prefix));
+            }
+            Glob::Suffix(l) if long(l) => out.push(Requirement::Contains(l)),
+            Glob::Contains(l) | Glob::Regex { literal: Some(l), .. } => {
+                let l = rooted(l).unwrap_or(l);
+                if long(l) {
+                    out.push(Requirement::Contains(l));
+                }
+            }
+            Glob::PathInfix(l) if long(&l[1..]) => out.push(Requirement::Contains(&l[1..])),
+            Glob::Suffix(_) | Glob::PathInfix(_) | Glob::Regex { literal: None, .. } => {}
+        }
+        out
     }
 
     /// Whether `value` matches.
@@ -132,11 +178,9 @@ impl Glob {
             Glob::Prefix(l) => value.starts_with(l.as_str()),
             Glob::Suffix(l) => value.ends_with(l.as_str()),
             Glob::Contains(l) => value.contains(l.as_str()),
-            Glob::SegmentPrefix(l) => value
-                .strip_prefix(l.as_str())
-                .is_some_and(|rest| !rest.contains('/')),
+            Glob::SegmentPrefix(l) => value.strip_prefix(l.as_str()).is_some_and(|rest| !rest.contains('/')),
             Glob::PathInfix(l) => value.contains(l.as_str()) || value.starts_with(&l[1..]),
-            Glob::Regex(re) => re.is_match(value),
+            Glob::Regex { re, .. } => re.is_match(value),
         }
     }
 
@@ -151,16 +195,32 @@ impl Glob {
         // Each arm asks: does `"/" + value` match?
         match self {
             Glob::Exact(l) => rooted(l.as_str()) == Some(value),
-            Glob::Prefix(l) | Glob::Contains(l) => {
-                rooted(l.as_str()).is_some_and(|l| value.starts_with(l))
-            }
+            Glob::Prefix(l) | Glob::Contains(l) => rooted(l.as_str()).is_some_and(|l| value.starts_with(l)),
             Glob::Suffix(_) | Glob::PathInfix(_) => false,
-            Glob::SegmentPrefix(l) => rooted(l.as_str())
-                .and_then(|l| value.strip_prefix(l))
-                .is_some_and(|rest| !rest.contains('/')),
-            Glob::Regex(re) => re.is_match(&format!("/{value}")),
+            Glob::SegmentPrefix(l) => {
+                rooted(l.as_str()).and_then(|l| value.strip_prefix(l)).is_some_and(|rest| !rest.contains('/'))
+            }
+            Glob::Regex { re, .. } => re.is_match(&format!("/{value}")),
         }
     }
+}
+
+/// The longest run of plain ASCII characters outside classes and alternatives (≥ 2 bytes).
+fn longest_literal(tokens: &[Token]) -> Option<String> {
+    let mut best = String::new();
+    let mut run = String::new();
+    for token in tokens.iter().chain([&Token::Any]) {
+        match token {
+            Token::Literal(c) if c.is_ascii() => run.push(*c),
+            _ => {
+                if run.len() > best.len() {
+                    best = std::mem::take(&mut run);
+                }
+                run.clear();
+            }
+        }
+    }
+    (best.len() >= 2).then_some(best)
 }
 
 /// A path literal without its leading `/`, i.e. what `"/" + value` must start with.
@@ -238,11 +298,7 @@ fn double_star(chars: &mut Chars<'_>, prev: Option<char>, tokens: &mut Vec<Token
         Some(Token::RecursivePrefix | Token::RecursiveSuffix) => {}
         _ => {
             tokens.pop();
-            tokens.push(if is_suffix {
-                Token::RecursiveSuffix
-            } else {
-                Token::RecursiveZeroOrMore
-            });
+            tokens.push(if is_suffix { Token::RecursiveSuffix } else { Token::RecursiveZeroOrMore });
         }
     }
 }
@@ -320,9 +376,7 @@ mod tests {
     use super::*;
 
     fn path_matches(pattern: &str, value: &str) -> bool {
-        compile(pattern, GlobKind::Path)
-            .expect("glob")
-            .is_match(value)
+        compile(pattern, GlobKind::Path).expect("glob").is_match(value)
     }
 
     fn text_matches(pattern: &str, value: &str) -> bool {
@@ -332,21 +386,12 @@ mod tests {
 
     #[test]
     fn path_globs_need_double_star_to_cross_separators() {
-        assert!(path_matches(
-            "**/node_modules/**",
-            "/app/node_modules/x/y.js"
-        ));
+        assert!(path_matches("**/node_modules/**", "/app/node_modules/x/y.js"));
         assert!(path_matches("**/node_modules/**", "node_modules/y.js"));
         assert!(!path_matches("/usr/*", "/usr/lib/x"));
         assert!(path_matches("/usr/**", "/usr/lib/x"));
-        assert!(path_matches(
-            "**/*.app/contents/**",
-            "/Applications/My.app/Contents/MacOS/My"
-        ));
-        assert!(path_matches(
-            "?:/windows/**",
-            "d:/Windows/System32/kernel32.dll"
-        ));
+        assert!(path_matches("**/*.app/contents/**", "/Applications/My.app/Contents/MacOS/My"));
+        assert!(path_matches("?:/windows/**", "d:/Windows/System32/kernel32.dll"));
     }
 
     #[test]
@@ -386,27 +431,12 @@ mod tests {
         ];
         for (pattern, kind) in cases {
             let fast = Glob::new(pattern, kind).expect("glob");
-            assert!(
-                !matches!(fast, Glob::Regex(_)),
-                "{pattern} should take a fast path"
-            );
-            let slow = Glob::Regex(compile(pattern, kind).expect("glob"));
+            assert!(!matches!(fast, Glob::Regex { .. }), "{pattern} should take a fast path");
+            let slow = Glob::Regex { re: compile(pattern, kind).expect("glob"), literal: None };
             for value in values {
-                let value = if kind == GlobKind::Path {
-                    value.to_lowercase()
-                } else {
-                    value.to_owned()
-                };
-                assert_eq!(
-                    fast.is_path_match(&value),
-                    slow.is_path_match(&value),
-                    "{pattern} on {value}"
-                );
-                assert_eq!(
-                    fast.is_match(&value),
-                    slow.is_match(&value),
-                    "{pattern} on {value}"
-                );
+                let value = if kind == GlobKind::Path { value.to_lowercase() } else { value.to_owned() };
+                assert_eq!(fast.is_path_match(&value), slow.is_path_match(&value), "{pattern} on {value}");
+                assert_eq!(fast.is_match(&value), slow.is_match(&value), "{pattern} on {value}");
             }
         }
     }

@@ -38,6 +38,7 @@ mod hash;
 mod parameterize;
 mod prepared;
 mod strategies;
+mod text;
 
 #[cfg(test)]
 mod tests;
@@ -47,7 +48,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-pub use component::{Component, ComponentValue};
+pub use component::{Component, ComponentValue, Text, Values};
 pub use enhancers::{Enhancements, Rule as StackTraceRule};
 pub use fingerprint_rules::{FingerprintRule, FingerprintRules};
 pub use functions::trim_function_name;
@@ -144,54 +145,29 @@ fn component_variant(component: Component) -> Variant {
         hash: component.hash(),
         kind: VariantKind::Component,
         description: component.description(),
-        hint: component.hint.clone(),
+        hint: component.hint.as_deref().map(str::to_owned),
         component: Some(component),
         values: Vec::new(),
     }
 }
 
-fn value_variant(
-    kind: VariantKind,
-    description: &str,
-    hash: String,
-    values: Vec<String>,
-) -> Variant {
-    Variant {
-        hash: Some(hash),
-        kind,
-        description: description.to_owned(),
-        hint: None,
-        component: None,
-        values,
-    }
+fn value_variant(kind: VariantKind, description: &str, hash: String, values: Vec<String>) -> Variant {
+    Variant { hash: Some(hash), kind, description: description.to_owned(), hint: None, component: None, values }
 }
 
 /// Groups one normalized event.
 pub fn calculate(event: &Value, config: &GroupingConfig) -> GroupingResult {
     let view = EventView(event);
     if let Some(checksum) = view.str_field("checksum") {
-        let is_hash = checksum.len() == 32
-            && checksum
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let is_hash =
+            checksum.len() == 32 && checksum.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         let (name, variant) = if is_hash {
             let v = VariantKind::Checksum;
-            (
-                "checksum",
-                value_variant(
-                    v,
-                    "legacy checksum",
-                    checksum.to_owned(),
-                    vec![checksum.to_owned()],
-                ),
-            )
+            ("checksum", value_variant(v, "legacy checksum", checksum.to_owned(), vec![checksum.to_owned()]))
         } else {
             let hash = hash::hash_values([checksum]);
             let v = VariantKind::HashedChecksum;
-            (
-                "hashed_checksum",
-                value_variant(v, "hashed legacy checksum", hash, vec![checksum.to_owned()]),
-            )
+            ("hashed_checksum", value_variant(v, "hashed legacy checksum", hash, vec![checksum.to_owned()]))
         };
         return finish(vec![(name.to_owned(), variant)]);
     }
@@ -219,31 +195,18 @@ pub fn calculate(event: &Value, config: &GroupingConfig) -> GroupingResult {
                 if let Some(component) = &mut variant.component {
                     component.ignore("custom fingerprint takes precedence");
                     variant.hash = None;
-                    variant.hint = component.hint.clone();
+                    variant.hint = component.hint.as_deref().map(str::to_owned);
                 }
             }
             let (name, kind, description) = match matched_rule {
-                Some(rule) if rule.builtin => (
-                    "built_in_fingerprint",
-                    VariantKind::BuiltInFingerprint,
-                    "built-in fingerprint",
-                ),
-                Some(_) => (
-                    "custom_server_fingerprint",
-                    VariantKind::CustomFingerprint,
-                    "custom server fingerprint",
-                ),
-                None => (
-                    "custom_client_fingerprint",
-                    VariantKind::CustomFingerprint,
-                    "custom client fingerprint",
-                ),
+                Some(rule) if rule.builtin => {
+                    ("built_in_fingerprint", VariantKind::BuiltInFingerprint, "built-in fingerprint")
+                }
+                Some(_) => ("custom_server_fingerprint", VariantKind::CustomFingerprint, "custom server fingerprint"),
+                None => ("custom_client_fingerprint", VariantKind::CustomFingerprint, "custom client fingerprint"),
             };
             let hash = hash::hash_values(resolved.iter().map(String::as_str));
-            variants.push((
-                name.to_owned(),
-                value_variant(kind, description, hash, resolved),
-            ));
+            variants.push((name.to_owned(), value_variant(kind, description, hash, resolved)));
         }
         FingerprintKind::Hybrid => {
             let resolved = fingerprint::resolve(&fingerprint, &prepared);
@@ -257,11 +220,7 @@ pub fn calculate(event: &Value, config: &GroupingConfig) -> GroupingResult {
                 variant.hash = component.contributes.then(|| {
                     let defaults = component.contributing_values();
                     let salted = resolved.iter().flat_map(|entry| {
-                        if fingerprint::is_default(entry) {
-                            defaults.clone()
-                        } else {
-                            vec![entry.as_str()]
-                        }
+                        if fingerprint::is_default(entry) { defaults.clone() } else { vec![entry.as_str()] }
                     });
                     hash::hash_values(salted)
                 });
@@ -271,10 +230,8 @@ pub fn calculate(event: &Value, config: &GroupingConfig) -> GroupingResult {
 
     if variants.iter().all(|(_, v)| v.hash.is_none()) {
         let v = VariantKind::Fallback;
-        variants.push((
-            "fallback".to_owned(),
-            value_variant(v, "fallback grouping", hash::hash_values([]), Vec::new()),
-        ));
+        variants
+            .push(("fallback".to_owned(), value_variant(v, "fallback grouping", hash::hash_values([]), Vec::new())));
     }
     finish(variants)
 }
@@ -295,9 +252,5 @@ fn finish(variants: Vec<(String, Variant)>) -> GroupingResult {
             }
         }
     }
-    GroupingResult {
-        hashes,
-        variants: variants.into_iter().collect(),
-        tree,
-    }
+    GroupingResult { hashes, variants: variants.into_iter().collect(), tree }
 }

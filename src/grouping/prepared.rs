@@ -39,45 +39,28 @@ impl<'a> PreparedEvent<'a> {
                 };
                 PreparedException {
                     raw,
-                    stack: object_at(raw, "stacktrace")
-                        .map(|st| Stack::prepare(st, platform, &data, config)),
+                    stack: object_at(raw, "stacktrace").map(|st| Stack::prepare(st, platform, &data, config)),
                 }
             })
             .collect();
-        let stacktrace = view
-            .stacktrace()
-            .map(|st| Stack::prepare(st, platform, &no_exception, config));
+        let stacktrace = view.stacktrace().map(|st| Stack::prepare(st, platform, &no_exception, config));
         let threads = view.threads().map(|threads| {
             threads
                 .into_iter()
                 .map(|raw| PreparedThread {
                     raw,
-                    stack: object_at(raw, "stacktrace")
-                        .map(|st| Stack::prepare(st, platform, &no_exception, config)),
+                    stack: object_at(raw, "stacktrace").map(|st| Stack::prepare(st, platform, &no_exception, config)),
                 })
                 .collect()
         });
-        Self {
-            view,
-            platform,
-            exceptions,
-            stacktrace,
-            threads,
-        }
+        Self { view, platform, exceptions, stacktrace, threads }
     }
 
     /// Every frame of the event: exceptions, then the top-level stack trace, then threads.
     pub fn all_frames(&self) -> impl Iterator<Item = &Frame<'a>> {
         let exceptions = self.exceptions.iter().filter_map(|e| e.stack.as_ref());
-        let threads = self
-            .threads
-            .iter()
-            .flatten()
-            .filter_map(|t| t.stack.as_ref());
-        exceptions
-            .chain(self.stacktrace.as_ref())
-            .chain(threads)
-            .flat_map(|s| s.frames.iter())
+        let threads = self.threads.iter().flatten().filter_map(|t| t.stack.as_ref());
+        exceptions.chain(self.stacktrace.as_ref()).chain(threads).flat_map(|s| s.frames.iter())
     }
 
     /// The frame closest to the crash: the last in-app frame of the crashing stack, else its
@@ -94,10 +77,6 @@ impl<'a> PreparedEvent<'a> {
                 _ => None,
             })?;
         let frames = &stack.frames;
-        frames
-            .iter()
-            .rev()
-            .find(|f| f.in_app)
-            .or_else(|| frames.last())
+        frames.iter().rev().find(|f| f.in_app).or_else(|| frames.last())
     }
 }

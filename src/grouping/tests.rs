@@ -6,26 +6,17 @@ use serde_json::Value;
 
 use super::*;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/conformance/grouping"
-);
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/conformance/grouping");
 
 /// Corpus inputs reproduced exactly (raise as the implementation improves).
 const MIN_EXACT: usize = 58;
 
 /// Corpus inputs that differ from the upstream inputs behind their expected hashes; corrected
 /// copies live in `tests/fixtures/grouping/corrected/` (see the README there).
-const KNOWN_MISSES: [&str; 3] = [
-    "exception-compute-hashes",
-    "stacktrace-hash-without-system-frames",
-    "stacktrace-collapse-recursion",
-];
+const KNOWN_MISSES: [&str; 3] =
+    ["exception-compute-hashes", "stacktrace-hash-without-system-frames", "stacktrace-collapse-recursion"];
 
-const CORRECTED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/grouping/corrected"
-);
+const CORRECTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/grouping/corrected");
 
 fn read_json(path: &str) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
@@ -43,10 +34,7 @@ fn corpus_config(input: &Value) -> GroupingConfig {
         .get("_fingerprinting_rules")
         .map(|rules| FingerprintRules::from_json(rules).expect("corpus fingerprint rules parse"))
         .unwrap_or_default();
-    GroupingConfig {
-        fingerprint_rules,
-        enhancements,
-    }
+    GroupingConfig { fingerprint_rules, enhancements }
 }
 
 fn results_in(dir: &str) -> BTreeMap<String, GroupingResult> {
@@ -56,11 +44,7 @@ fn results_in(dir: &str) -> BTreeMap<String, GroupingResult> {
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .expect("utf-8 file name")
-            .to_owned();
+        let name = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 file name").to_owned();
         let input = read_json(path.to_str().expect("utf-8 path"));
         results.insert(name, calculate(&input, &corpus_config(&input)));
     }
@@ -84,12 +68,8 @@ fn exact_matches(results: &BTreeMap<String, GroupingResult>, expected: &Value) -
         .iter()
         .filter(|(name, result)| {
             let want = &expected[name.as_str()];
-            let want_hashes: BTreeSet<&str> = want["hashes"]
-                .as_array()
-                .expect("expected hashes")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
+            let want_hashes: BTreeSet<&str> =
+                want["hashes"].as_array().expect("expected hashes").iter().filter_map(Value::as_str).collect();
             let got: BTreeSet<&str> = result.hashes.iter().map(String::as_str).collect();
             result.primary_hash() == want["hash"].as_str() && got == want_hashes
         })
@@ -103,48 +83,25 @@ fn the_corpus_groups_like_sentry() {
     let results = corpus_results();
     let exact = exact_matches(&results, &expected);
     for (name, result) in results.iter().filter(|(n, _)| !exact.contains(*n)) {
-        let got: BTreeMap<&str, Option<&str>> = result
-            .variants
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.hash.as_deref()))
-            .collect();
-        eprintln!(
-            "miss {name}: want {} got {got:?}",
-            expected[name.as_str()]["variants"]
-        );
-        assert!(
-            KNOWN_MISSES.contains(&name.as_str()),
-            "{name} no longer groups like Sentry"
-        );
+        let got: BTreeMap<&str, Option<&str>> =
+            result.variants.iter().map(|(k, v)| (k.as_str(), v.hash.as_deref())).collect();
+        eprintln!("miss {name}: want {} got {got:?}", expected[name.as_str()]["variants"]);
+        assert!(KNOWN_MISSES.contains(&name.as_str()), "{name} no longer groups like Sentry");
     }
     eprintln!("grouping corpus: {}/{} exact", exact.len(), results.len());
-    assert!(
-        exact.len() >= MIN_EXACT,
-        "conformance dropped to {} (minimum {MIN_EXACT})",
-        exact.len()
-    );
+    assert!(exact.len() >= MIN_EXACT, "conformance dropped to {} (minimum {MIN_EXACT})", exact.len());
 
     let corrected = corrected_results();
     let corrected_exact = exact_matches(&corrected, &expected);
-    eprintln!(
-        "grouping corpus with corrected inputs: {}/{} exact",
-        corrected_exact.len(),
-        corrected.len()
-    );
-    assert_eq!(
-        corrected_exact.len(),
-        corrected.len(),
-        "corrected inputs must all match"
-    );
+    eprintln!("grouping corpus with corrected inputs: {}/{} exact", corrected_exact.len(), corrected.len());
+    assert_eq!(corrected_exact.len(), corrected.len(), "corrected inputs must all match");
 }
 
 #[test]
 fn corpus_pairs_keep_their_same_and_different_issue_relations() {
     let expected = read_json(&format!("{CORPUS}/expected.json"));
     let results = corrected_results();
-    let hashes = |name: &str| -> BTreeSet<&str> {
-        results[name].hashes.iter().map(String::as_str).collect()
-    };
+    let hashes = |name: &str| -> BTreeSet<&str> { results[name].hashes.iter().map(String::as_str).collect() };
     let pairs = |kind: &str| -> Vec<(String, String)> {
         expected["__pairs__"][kind]
             .as_array()
@@ -157,16 +114,10 @@ fn corpus_pairs_keep_their_same_and_different_issue_relations() {
             .collect()
     };
     for (a, b) in pairs("same_group") {
-        assert!(
-            !hashes(&a).is_disjoint(&hashes(&b)),
-            "{a} and {b} must share an issue"
-        );
+        assert!(!hashes(&a).is_disjoint(&hashes(&b)), "{a} and {b} must share an issue");
     }
     for (a, b) in pairs("different_group") {
-        assert!(
-            hashes(&a).is_disjoint(&hashes(&b)),
-            "{a} and {b} must be different issues"
-        );
+        assert!(hashes(&a).is_disjoint(&hashes(&b)), "{a} and {b} must be different issues");
     }
 }
 
@@ -183,12 +134,8 @@ fn inputs_outside_same_group_pairs_never_share_a_hash() {
     let names: Vec<&String> = results.keys().collect();
     for (i, a) in names.iter().enumerate() {
         for b in &names[i + 1..] {
-            let shared = results[*a]
-                .hashes
-                .iter()
-                .any(|h| results[*b].hashes.contains(h));
-            let expected_shared = same.contains(&(a.as_str(), b.as_str()))
-                || same.contains(&(b.as_str(), a.as_str()));
+            let shared = results[*a].hashes.iter().any(|h| results[*b].hashes.contains(h));
+            let expected_shared = same.contains(&(a.as_str(), b.as_str())) || same.contains(&(b.as_str(), a.as_str()));
             assert_eq!(shared, expected_shared, "{a} / {b}");
         }
     }
@@ -198,13 +145,9 @@ fn inputs_outside_same_group_pairs_never_share_a_hash() {
 fn render(component: &Component, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     let star = if component.contributes { "*" } else { "" };
-    let hint = component
-        .hint
-        .as_deref()
-        .map(|h| format!(" ({h})"))
-        .unwrap_or_default();
+    let hint = component.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
     out.push_str(&format!("{pad}{}{star}{hint}\n", component.id));
-    for value in &component.values {
+    for value in component.values.iter() {
         match value {
             ComponentValue::Component(child) => render(child, depth + 1, out),
             ComponentValue::Text(text) => out.push_str(&format!("{pad}  {text:?}\n")),
@@ -215,10 +158,7 @@ fn render(component: &Component, depth: usize, out: &mut String) {
 fn render_result(result: &GroupingResult) -> String {
     let mut out = format!("hashes: {:?}\n", result.hashes);
     for (name, variant) in &result.variants {
-        out.push_str(&format!(
-            "{name}: {:?} ({})\n",
-            variant.hash, variant.description
-        ));
+        out.push_str(&format!("{name}: {:?} ({})\n", variant.hash, variant.description));
         if !variant.values.is_empty() {
             out.push_str(&format!("  values: {:?}\n", variant.values));
         }
@@ -270,10 +210,7 @@ fn a_hybrid_fingerprint_salts_every_variant() {
     let result = group(event, &GroupingConfig::default());
     let app = &result.variants["app"];
     assert_eq!(app.kind, VariantKind::SaltedComponent);
-    assert_eq!(
-        app.hash,
-        Some(hash::hash_values(["Timeout", "after <duration>", "fatal"]))
-    );
+    assert_eq!(app.hash, Some(hash::hash_values(["Timeout", "after <duration>", "fatal"])));
 }
 
 #[test]
@@ -282,10 +219,7 @@ fn a_server_rule_replaces_the_fingerprint_and_resolves_variables() {
         "error.type:DatabaseUnavailable -> system-down\nstack.function:connect app:yes -> db, {{ function }}",
     )
     .expect("valid rules");
-    let config = GroupingConfig {
-        fingerprint_rules: rules,
-        ..GroupingConfig::default()
-    };
+    let config = GroupingConfig { fingerprint_rules: rules, ..GroupingConfig::default() };
     let event = serde_json::json!({
         "exception": {"values": [{"type": "OperationalError", "stacktrace": {"frames": [
             {"function": "connect", "module": "db", "in_app": true},
@@ -312,15 +246,9 @@ fn the_built_in_chunk_load_rule_applies_to_javascript() {
 
 #[test]
 fn checksums_are_used_verbatim_or_hashed() {
-    let hex = group(
-        serde_json::json!({"checksum": "0123456789abcdef0123456789abcdef"}),
-        &GroupingConfig::default(),
-    );
+    let hex = group(serde_json::json!({"checksum": "0123456789abcdef0123456789abcdef"}), &GroupingConfig::default());
     assert_eq!(hex.hashes, vec!["0123456789abcdef0123456789abcdef"]);
-    let other = group(
-        serde_json::json!({"checksum": "not-a-hash"}),
-        &GroupingConfig::default(),
-    );
+    let other = group(serde_json::json!({"checksum": "not-a-hash"}), &GroupingConfig::default());
     assert_eq!(other.hashes, vec![hash::hash_values(["not-a-hash"])]);
 }
 
@@ -356,18 +284,12 @@ fn an_exception_group_with_one_distinct_leaf_groups_as_that_leaf() {
         ]},
     });
     let result = group(event, &GroupingConfig::default());
-    assert_eq!(
-        result.hashes,
-        vec![hash::hash_values(["ValueError", "bad"])]
-    );
+    assert_eq!(result.hashes, vec![hash::hash_values(["ValueError", "bad"])]);
 }
 
 #[test]
 fn events_without_any_grouping_data_share_the_fallback_hash() {
-    let result = group(
-        serde_json::json!({"platform": "python"}),
-        &GroupingConfig::default(),
-    );
+    let result = group(serde_json::json!({"platform": "python"}), &GroupingConfig::default());
     assert_eq!(result.hashes, vec!["d41d8cd98f00b204e9800998ecf8427e"]);
     assert_eq!(result.variants["fallback"].kind, VariantKind::Fallback);
 }

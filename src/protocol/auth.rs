@@ -70,9 +70,7 @@ impl SentryAuth {
     /// ignored.
     pub fn from_header(value: &str) -> Result<Self, AuthError> {
         let value = value.trim_start();
-        let (scheme, rest) = value
-            .split_once([' ', '\t'])
-            .ok_or(AuthError::NotSentryScheme)?;
+        let (scheme, rest) = value.split_once([' ', '\t']).ok_or(AuthError::NotSentryScheme)?;
         if !scheme.eq_ignore_ascii_case("sentry") {
             return Err(AuthError::NotSentryScheme);
         }
@@ -90,9 +88,7 @@ impl SentryAuth {
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(AuthError::BadBasic);
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest.trim())
-            .map_err(|_| AuthError::BadBasic)?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| AuthError::BadBasic)?;
         let decoded = String::from_utf8(decoded).map_err(|_| AuthError::BadBasic)?;
         let key = decoded.split(':').next().unwrap_or_default();
         Self::from_pairs([("sentry_key".to_owned(), key.to_owned())])
@@ -118,11 +114,7 @@ impl SentryAuth {
             }
         }
         let public_key = key.filter(|k| !k.is_empty()).ok_or(AuthError::MissingKey)?;
-        let auth = Self {
-            public_key,
-            client: client.filter(|c| !c.is_empty()),
-            version,
-        };
+        let auth = Self { public_key, client: client.filter(|c| !c.is_empty()), version };
         auth.protocol_version()?;
         Ok(auth)
     }
@@ -134,9 +126,7 @@ impl SentryAuth {
             return Ok(LATEST_PROTOCOL_VERSION);
         };
         let major = text.split('.').next().unwrap_or_default().trim();
-        let version: u16 = major
-            .parse()
-            .map_err(|_| AuthError::BadVersion(text.to_owned()))?;
+        let version: u16 = major.parse().map_err(|_| AuthError::BadVersion(text.to_owned()))?;
         if version > LATEST_PROTOCOL_VERSION {
             return Err(AuthError::UnsupportedVersion(version));
         }
@@ -193,17 +183,12 @@ pub struct Dsn {
 impl Dsn {
     /// Parses `{scheme}://{public_key}[:{secret}]@{host}[:{port}][/{prefix}]/{project_id}`.
     pub fn parse(dsn: &str) -> Result<Self, AuthError> {
-        let (scheme, rest) = dsn
-            .trim()
-            .split_once("://")
-            .ok_or(AuthError::InvalidDsn("no scheme"))?;
+        let (scheme, rest) = dsn.trim().split_once("://").ok_or(AuthError::InvalidDsn("no scheme"))?;
         if scheme != "http" && scheme != "https" {
             return Err(AuthError::InvalidDsn("scheme must be http or https"));
         }
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (userinfo, hostport) = authority
-            .rsplit_once('@')
-            .ok_or(AuthError::InvalidDsn("no public key"))?;
+        let (userinfo, hostport) = authority.rsplit_once('@').ok_or(AuthError::InvalidDsn("no public key"))?;
         let (public_key, secret) = match userinfo.split_once(':') {
             Some((key, secret)) => (key, Some(secret).filter(|s| !s.is_empty())),
             None => (userinfo, None),
@@ -212,11 +197,7 @@ impl Dsn {
             return Err(AuthError::InvalidDsn("no public key"));
         }
         let (host, port) = split_host_port(hostport)?;
-        let path = path
-            .split(['?', '#'])
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('/');
+        let path = path.split(['?', '#']).next().unwrap_or_default().trim_end_matches('/');
         let (prefix, project_id) = path.rsplit_once('/').unwrap_or(("", ""));
         if project_id.is_empty() {
             return Err(AuthError::InvalidDsn("no project id"));
@@ -235,10 +216,7 @@ impl Dsn {
     /// `{scheme}://{host}[:{port}]{prefix}/api/{project_id}/envelope/`.
     pub fn envelope_url(&self) -> String {
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
-        format!(
-            "{}://{}{port}{}/api/{}/envelope/",
-            self.scheme, self.host, self.path_prefix, self.project_id
-        )
+        format!("{}://{}{port}{}/api/{}/envelope/", self.scheme, self.host, self.path_prefix, self.project_id)
     }
 }
 
@@ -247,18 +225,12 @@ fn split_host_port(hostport: &str) -> Result<(&str, Option<u16>), AuthError> {
         Some(i) if !hostport[i..].contains(']') => i,
         _ => return non_empty_host(hostport).map(|h| (h, None)),
     };
-    let port = hostport[colon + 1..]
-        .parse()
-        .map_err(|_| AuthError::InvalidDsn("bad port"))?;
+    let port = hostport[colon + 1..].parse().map_err(|_| AuthError::InvalidDsn("bad port"))?;
     Ok((non_empty_host(&hostport[..colon])?, Some(port)))
 }
 
 fn non_empty_host(host: &str) -> Result<&str, AuthError> {
-    if host.is_empty() {
-        Err(AuthError::InvalidDsn("no host"))
-    } else {
-        Ok(host)
-    }
+    if host.is_empty() { Err(AuthError::InvalidDsn("no host")) } else { Ok(host) }
 }
 
 /// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte.
@@ -269,15 +241,13 @@ pub(crate) fn form_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
-                    (Some(hi), Some(lo)) => {
-                        out.push(hi << 4 | lo);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             byte => out.push(byte),
         }
         i += 1;
@@ -286,9 +256,7 @@ pub(crate) fn form_decode(text: &str) -> String {
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
-    (byte as char)
-        .to_digit(16)
-        .and_then(|d| u8::try_from(d).ok())
+    (byte as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
 }
 
 #[cfg(test)]
@@ -322,26 +290,14 @@ mod tests {
 
     #[test]
     fn header_without_sentry_scheme_is_not_sentry_auth() {
-        assert_eq!(
-            SentryAuth::from_header(&format!("Bearer sentry_key={KEY}")),
-            Err(AuthError::NotSentryScheme)
-        );
-        assert_eq!(
-            SentryAuth::from_header("Sentry"),
-            Err(AuthError::NotSentryScheme)
-        );
+        assert_eq!(SentryAuth::from_header(&format!("Bearer sentry_key={KEY}")), Err(AuthError::NotSentryScheme));
+        assert_eq!(SentryAuth::from_header("Sentry"), Err(AuthError::NotSentryScheme));
     }
 
     #[test]
     fn header_without_key_or_with_empty_key_is_rejected() {
-        assert_eq!(
-            SentryAuth::from_header("Sentry sentry_version=7"),
-            Err(AuthError::MissingKey)
-        );
-        assert_eq!(
-            SentryAuth::from_header("Sentry sentry_key="),
-            Err(AuthError::MissingKey)
-        );
+        assert_eq!(SentryAuth::from_header("Sentry sentry_version=7"), Err(AuthError::MissingKey));
+        assert_eq!(SentryAuth::from_header("Sentry sentry_key="), Err(AuthError::MissingKey));
     }
 
     #[test]
@@ -360,24 +316,16 @@ mod tests {
 
     #[test]
     fn javascript_query_string_is_parsed_and_percent_decoded() {
-        let query = format!(
-            "sentry_version=7&sentry_key={KEY}&sentry_client=sentry.javascript.node%2F8.47.0"
-        );
+        let query = format!("sentry_version=7&sentry_key={KEY}&sentry_client=sentry.javascript.node%2F8.47.0");
         assert!(query_has_auth(&query));
         let auth = SentryAuth::from_query(&query).expect("valid query");
         assert_eq!(auth.public_key, KEY);
-        assert_eq!(
-            auth.client.as_deref(),
-            Some("sentry.javascript.node/8.47.0")
-        );
+        assert_eq!(auth.client.as_deref(), Some("sentry.javascript.node/8.47.0"));
     }
 
     #[test]
     fn query_without_key_is_rejected() {
-        assert_eq!(
-            SentryAuth::from_query("sentry_version=7&x=1"),
-            Err(AuthError::MissingKey)
-        );
+        assert_eq!(SentryAuth::from_query("sentry_version=7&x=1"), Err(AuthError::MissingKey));
         assert!(!query_has_auth("foo=bar"));
     }
 
@@ -393,10 +341,7 @@ mod tests {
         let value = base64::engine::general_purpose::STANDARD.encode(format!("{KEY}:secret"));
         let auth = SentryAuth::from_basic(&format!("Basic {value}")).expect("valid basic");
         assert_eq!(auth.public_key, KEY);
-        assert_eq!(
-            SentryAuth::from_basic("Basic !!!"),
-            Err(AuthError::BadBasic)
-        );
+        assert_eq!(SentryAuth::from_basic("Basic !!!"), Err(AuthError::BadBasic));
     }
 
     #[test]
@@ -408,19 +353,13 @@ mod tests {
 
     #[test]
     fn dsn_with_path_prefix_keeps_prefix_and_project() {
-        let dsn = Dsn::parse(&format!(
-            "https://{KEY}@errors.example.com:8443/sentry/eu/42"
-        ))
-        .expect("valid dsn");
+        let dsn = Dsn::parse(&format!("https://{KEY}@errors.example.com:8443/sentry/eu/42")).expect("valid dsn");
         assert_eq!(dsn.public_key, KEY);
         assert_eq!(dsn.host, "errors.example.com");
         assert_eq!(dsn.port, Some(8443));
         assert_eq!(dsn.path_prefix, "/sentry/eu");
         assert_eq!(dsn.project_id, "42");
-        assert_eq!(
-            dsn.envelope_url(),
-            "https://errors.example.com:8443/sentry/eu/api/42/envelope/"
-        );
+        assert_eq!(dsn.envelope_url(), "https://errors.example.com:8443/sentry/eu/api/42/envelope/");
     }
 
     #[test]
@@ -443,10 +382,7 @@ mod tests {
     #[test]
     fn malformed_dsns_say_what_is_missing() {
         let cases = [
-            (
-                "ftp://k@host/1",
-                "invalid dsn: scheme must be http or https",
-            ),
+            ("ftp://k@host/1", "invalid dsn: scheme must be http or https"),
             ("https://host/1", "invalid dsn: no public key"),
             ("https://:s@host/1", "invalid dsn: no public key"),
             ("https://k@host/", "invalid dsn: no project id"),

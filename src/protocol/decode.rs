@@ -72,11 +72,7 @@ impl Coding {
 
 /// Undoes `Content-Encoding` (possibly a list such as `gzip, br`, applied in order) and
 /// enforces `limit` on the result. Identity bodies are returned without copying.
-pub fn decode_body(
-    content_encoding: Option<&str>,
-    body: Bytes,
-    limit: usize,
-) -> Result<Bytes, DecodeError> {
+pub fn decode_body(content_encoding: Option<&str>, body: Bytes, limit: usize) -> Result<Bytes, DecodeError> {
     let codings = content_encoding
         .unwrap_or_default()
         .split(',')
@@ -93,15 +89,10 @@ pub fn decode_body(
 }
 
 fn decompress(coding: Coding, input: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
-    let invalid = |source| DecodeError::Invalid {
-        encoding: coding.name(),
-        source,
-    };
+    let invalid = |source| DecodeError::Invalid { encoding: coding.name(), source };
     match coding {
         Coding::Gzip => read_bounded(flate2::read::MultiGzDecoder::new(input), limit, coding),
-        Coding::Deflate if is_zlib_header(input) => {
-            read_bounded(flate2::read::ZlibDecoder::new(input), limit, coding)
-        }
+        Coding::Deflate if is_zlib_header(input) => read_bounded(flate2::read::ZlibDecoder::new(input), limit, coding),
         Coding::Deflate => read_bounded(flate2::read::DeflateDecoder::new(input), limit, coding),
         Coding::Brotli => read_bounded(brotli::Decompressor::new(input, 8192), limit, coding),
         Coding::Zstd => {
@@ -118,10 +109,7 @@ fn read_bounded(reader: impl Read, limit: usize, coding: Coding) -> Result<Vec<u
     reader
         .take(cap)
         .read_to_end(&mut out)
-        .map_err(|source| DecodeError::Invalid {
-            encoding: coding.name(),
-            source,
-        })?;
+        .map_err(|source| DecodeError::Invalid { encoding: coding.name(), source })?;
     if out.len() > limit {
         return Err(DecodeError::TooLarge { limit });
     }
@@ -143,11 +131,7 @@ pub fn legacy_store_body(body: Bytes, limit: usize) -> Result<Bytes, DecodeError
     if starts_with_brace(&body) {
         return Ok(body);
     }
-    let compact: Vec<u8> = body
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let compact: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(&compact)
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
@@ -183,8 +167,7 @@ mod tests {
     }
 
     fn raw_deflate(data: &[u8]) -> Vec<u8> {
-        let mut encoder =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
         encoder.write_all(data).expect("in-memory write");
         encoder.finish().expect("in-memory write")
     }
@@ -220,18 +203,8 @@ mod tests {
 
     #[test]
     fn empty_identity_and_utf8_encodings_pass_the_body_through() {
-        for encoding in [
-            None,
-            Some(""),
-            Some("identity"),
-            Some("UTF-8"),
-            Some(" GZIP "),
-        ] {
-            let body = if encoding == Some(" GZIP ") {
-                gzip(JSON)
-            } else {
-                JSON.to_vec()
-            };
+        for encoding in [None, Some(""), Some("identity"), Some("UTF-8"), Some(" GZIP ")] {
+            let body = if encoding == Some(" GZIP ") { gzip(JSON) } else { JSON.to_vec() };
             assert_eq!(&decode(encoding, body).expect("decodes")[..], JSON);
         }
     }
@@ -251,12 +224,8 @@ mod tests {
     #[test]
     fn garbage_is_an_invalid_body_for_each_coding() {
         for encoding in ["gzip", "deflate", "br", "zstd"] {
-            let err =
-                decode(Some(encoding), b"definitely not compressed".to_vec()).expect_err(encoding);
-            assert!(
-                matches!(err, DecodeError::Invalid { .. }),
-                "{encoding}: {err}"
-            );
+            let err = decode(Some(encoding), b"definitely not compressed".to_vec()).expect_err(encoding);
+            assert!(matches!(err, DecodeError::Invalid { .. }), "{encoding}: {err}");
         }
     }
 
@@ -271,12 +240,7 @@ mod tests {
     #[test]
     fn bodies_exactly_at_the_limit_are_accepted() {
         let body = gzip(&[b'a'; 100]);
-        assert_eq!(
-            decode_body(Some("gzip"), Bytes::from(body), 100)
-                .expect("fits")
-                .len(),
-            100
-        );
+        assert_eq!(decode_body(Some("gzip"), Bytes::from(body), 100).expect("fits").len(), 100);
         let err = decode_body(None, Bytes::from_static(&[b'a'; 101]), 100).expect_err("too big");
         assert_eq!(err.to_string(), "body exceeds 100 bytes after decoding");
     }

@@ -178,8 +178,7 @@ impl Envelope {
             Some(Ok(found)) => found,
         };
         let headers = EnvelopeHeaders::from_map(map)?;
-        let mut offset = expect_newline(&bytes, end)
-            .ok_or(EnvelopeError::MissingNewlineAfterHeader { offset: end })?;
+        let mut offset = expect_newline(&bytes, end).ok_or(EnvelopeError::MissingNewlineAfterHeader { offset: end })?;
         let mut items = Vec::new();
         while offset < bytes.len() {
             let (item, next) = parse_item(&bytes, offset, items.len())?;
@@ -212,24 +211,14 @@ impl EnvelopeHeaders {
             Some(id) => Some(serde_json::from_value(id).map_err(EnvelopeError::InvalidHeader)?),
         };
         let dsn = take_string(&mut map, "dsn");
-        let sent_at = map
-            .remove("sent_at")
-            .as_ref()
-            .and_then(timestamp::parse_value);
+        let sent_at = map.remove("sent_at").as_ref().and_then(timestamp::parse_value);
         let sdk = match map.remove("sdk") {
-            Some(Value::Object(mut sdk)) => Some(ClientSdk {
-                name: take_string(&mut sdk, "name"),
-                version: take_string(&mut sdk, "version"),
-            }),
+            Some(Value::Object(mut sdk)) => {
+                Some(ClientSdk { name: take_string(&mut sdk, "name"), version: take_string(&mut sdk, "version") })
+            }
             _ => None,
         };
-        Ok(Self {
-            event_id,
-            dsn,
-            sent_at,
-            sdk,
-            other: map.into_iter().collect(),
-        })
+        Ok(Self { event_id, dsn, sent_at, sdk, other: map.into_iter().collect() })
     }
 }
 
@@ -260,8 +249,7 @@ fn parse_item(bytes: &Bytes, offset: usize, index: usize) -> Result<(Item, usize
     let start = if end == bytes.len() {
         end
     } else {
-        expect_newline(bytes, end)
-            .ok_or(EnvelopeError::MissingNewlineAfterItemHeader { index, offset: end })?
+        expect_newline(bytes, end).ok_or(EnvelopeError::MissingNewlineAfterItemHeader { index, offset: end })?
     };
     let (payload_end, next) = match length {
         Some(length) => {
@@ -270,17 +258,9 @@ fn parse_item(bytes: &Bytes, offset: usize, index: usize) -> Result<(Item, usize
                 .ok()
                 .and_then(|len| start.checked_add(len))
                 .filter(|&e| e <= bytes.len())
-                .ok_or(EnvelopeError::PayloadTruncated {
-                    index,
-                    length,
-                    remaining,
-                })?;
-            let next = expect_newline(bytes, payload_end).ok_or(
-                EnvelopeError::MissingNewlineAfterPayload {
-                    index,
-                    offset: payload_end,
-                },
-            )?;
+                .ok_or(EnvelopeError::PayloadTruncated { index, length, remaining })?;
+            let next = expect_newline(bytes, payload_end)
+                .ok_or(EnvelopeError::MissingNewlineAfterPayload { index, offset: payload_end })?;
             (payload_end, next)
         }
         None => {
@@ -289,14 +269,7 @@ fn parse_item(bytes: &Bytes, offset: usize, index: usize) -> Result<(Item, usize
         }
     };
     let payload = bytes.slice(start..payload_end);
-    Ok((
-        Item {
-            ty,
-            headers,
-            payload,
-        },
-        next,
-    ))
+    Ok((Item { ty, headers, payload }, next))
 }
 
 /// A header object and the offset just past it.
@@ -305,8 +278,7 @@ type Parsed = (Map<String, Value>, usize);
 /// Reads one JSON object starting at `offset`, skipping leading whitespace. `None` when only
 /// whitespace is left; otherwise the object and the offset just past it.
 fn next_object(bytes: &[u8], offset: usize) -> Option<Result<Parsed, serde_json::Error>> {
-    let mut stream =
-        serde_json::Deserializer::from_slice(&bytes[offset..]).into_iter::<Map<String, Value>>();
+    let mut stream = serde_json::Deserializer::from_slice(&bytes[offset..]).into_iter::<Map<String, Value>>();
     let value = stream.next()?;
     Some(value.map(|map| (map, offset + stream.byte_offset())))
 }

@@ -53,12 +53,7 @@ fn envelope_fixtures_parse_like_their_snapshots() {
                 insta::assert_json_snapshot!(describe_envelope(&envelope));
             }
             Err(err) => {
-                assert!(
-                    bad,
-                    "{} should parse: {}",
-                    path.display(),
-                    error_chain(&err)
-                );
+                assert!(bad, "{} should parse: {}", path.display(), error_chain(&err));
                 insta::assert_snapshot!(error_chain(&err));
             }
         }
@@ -66,17 +61,11 @@ fn envelope_fixtures_parse_like_their_snapshots() {
 }
 
 fn file_name(path: &Path) -> &str {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
+    path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
 }
 
 fn describe_envelope(envelope: &Envelope) -> Value {
-    let items: Vec<Value> = envelope
-        .items
-        .iter()
-        .map(|item| describe_item(envelope, item))
-        .collect();
+    let items: Vec<Value> = envelope.items.iter().map(|item| describe_item(envelope, item)).collect();
     json!({
         "headers": envelope.headers,
         "items": items,
@@ -123,9 +112,7 @@ fn describe_item(envelope: &Envelope, item: &Item) -> Value {
 
 fn to_json<T: serde::Serialize, E: Error>(result: Result<T, E>) -> Value {
     match result {
-        Ok(value) => {
-            serde_json::to_value(value).unwrap_or_else(|e| json!({"error": e.to_string()}))
-        }
+        Ok(value) => serde_json::to_value(value).unwrap_or_else(|e| json!({"error": e.to_string()})),
         Err(err) => json!({"error": error_chain(&err)}),
     }
 }
@@ -139,12 +126,7 @@ fn event_fixtures_normalize_like_their_snapshots() {
         match normalize_event(&input, &opts) {
             Ok(event) => {
                 let result = json!({"payload": event.payload, "summary": event.summary});
-                insta::assert_json_snapshot!(redact_generated_id(
-                    &input,
-                    &opts,
-                    result,
-                    &event.event_id.to_string()
-                ));
+                insta::assert_json_snapshot!(redact_generated_id(&input, &opts, result, &event.event_id.to_string()));
             }
             Err(err) => insta::assert_snapshot!(error_chain(&err)),
         }
@@ -155,8 +137,7 @@ fn event_fixtures_normalize_like_their_snapshots() {
 fn options_for(input: &Path) -> NormalizeOptions {
     let mut opts = NormalizeOptions::new(RECEIVED_AT);
     let name = file_name(input).trim_end_matches(".input.json");
-    let Ok(text) = std::fs::read_to_string(input.with_file_name(format!("{name}.options.json")))
-    else {
+    let Ok(text) = std::fs::read_to_string(input.with_file_name(format!("{name}.options.json"))) else {
         return opts;
     };
     let options: Value = serde_json::from_str(&text).expect("options are json");
@@ -177,19 +158,11 @@ fn options_for(input: &Path) -> NormalizeOptions {
 fn redact_generated_id(input: &[u8], opts: &NormalizeOptions, result: Value, id: &str) -> Value {
     let has_valid_id = serde_json::from_slice::<Value>(input)
         .ok()
-        .and_then(|v| {
-            v.get("event_id")?
-                .as_str()?
-                .parse::<crate::protocol::EventId>()
-                .ok()
-        })
+        .and_then(|v| v.get("event_id")?.as_str()?.parse::<crate::protocol::EventId>().ok())
         .is_some();
     if has_valid_id || opts.envelope_event_id.is_some() {
         return result;
     }
-    let text = result
-        .to_string()
-        .replace(id, "[generated]")
-        .replace(&id[..16], "[generated16]");
+    let text = result.to_string().replace(id, "[generated]").replace(&id[..16], "[generated16]");
     serde_json::from_str(&text).expect("redaction keeps json valid")
 }

@@ -76,40 +76,26 @@ mod tests {
 
     #[test]
     fn simple_hex_ids_round_trip_unchanged() {
-        let id: EventId = "fc6d8c0c43fc4630ad850ee518f1b9d0"
-            .parse()
-            .expect("valid id");
+        let id: EventId = "fc6d8c0c43fc4630ad850ee518f1b9d0".parse().expect("valid id");
         assert_eq!(id.to_string(), "fc6d8c0c43fc4630ad850ee518f1b9d0");
     }
 
     #[test]
     fn dashed_and_uppercase_ids_print_as_lowercase_hex() {
-        let id: EventId = "FC6D8C0C-43FC-4630-AD85-0EE518F1B9D0"
-            .parse()
-            .expect("valid id");
+        let id: EventId = "FC6D8C0C-43FC-4630-AD85-0EE518F1B9D0".parse().expect("valid id");
         assert_eq!(id.to_string(), "fc6d8c0c43fc4630ad850ee518f1b9d0");
     }
 
     #[test]
     fn short_or_non_hex_ids_are_rejected() {
-        assert!(
-            "fc6d8c0c43fc4630ad850ee518f1b9d"
-                .parse::<EventId>()
-                .is_err()
-        );
-        assert!(
-            "zz6d8c0c43fc4630ad850ee518f1b9d0"
-                .parse::<EventId>()
-                .is_err()
-        );
+        assert!("fc6d8c0c43fc4630ad850ee518f1b9d".parse::<EventId>().is_err());
+        assert!("zz6d8c0c43fc4630ad850ee518f1b9d0".parse::<EventId>().is_err());
         assert!("".parse::<EventId>().is_err());
     }
 
     #[test]
     fn event_ids_serialize_as_json_strings() {
-        let id: EventId = "fc6d8c0c-43fc-4630-ad85-0ee518f1b9d0"
-            .parse()
-            .expect("valid id");
+        let id: EventId = "fc6d8c0c-43fc-4630-ad85-0ee518f1b9d0".parse().expect("valid id");
         let json = serde_json::to_string(&id).expect("serializes");
         assert_eq!(json, "\"fc6d8c0c43fc4630ad850ee518f1b9d0\"");
         let back: EventId = serde_json::from_str(&json).expect("deserializes");

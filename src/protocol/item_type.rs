@@ -231,10 +231,7 @@ mod tests {
 
     #[test]
     fn profile_chunk_ui_is_an_alias_and_unknown_names_are_kept() {
-        assert_eq!(
-            ItemType::from_name("profile_chunk_ui"),
-            ItemType::ProfileChunk
-        );
+        assert_eq!(ItemType::from_name("profile_chunk_ui"), ItemType::ProfileChunk);
         let unknown = ItemType::from_name("hologram");
         assert_eq!(unknown, ItemType::Unknown("hologram".into()));
         assert_eq!(unknown.to_string(), "hologram");

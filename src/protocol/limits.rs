@@ -88,64 +88,32 @@ pub struct LimitError {
 /// The limits for an item, or `None` for types Relay does not check.
 pub fn item_limit(item: &Item) -> Option<ItemLimit> {
     let limit = |class, max_item_bytes, max_count, max_total_bytes| {
-        Some(ItemLimit {
-            class,
-            max_item_bytes,
-            max_count,
-            max_total_bytes,
-        })
+        Some(ItemLimit { class, max_item_bytes, max_count, max_total_bytes })
     };
     match &item.ty {
         ty if ty.is_event_like() => limit("event", MAX_EVENT_BYTES, 1, MAX_EVENT_BYTES),
-        ItemType::Attachment | ItemType::UnrealReport | ItemType::UserReport => limit(
-            "attachment",
-            MAX_ATTACHMENT_BYTES,
-            MAX_ATTACHMENTS,
-            MAX_ATTACHMENT_BYTES,
-        ),
-        ItemType::ReplayRecording => {
-            limit("replay_recording", MAX_REPLAY_BYTES, 1, MAX_REPLAY_BYTES)
+        ItemType::Attachment | ItemType::UnrealReport | ItemType::UserReport => {
+            limit("attachment", MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES)
         }
+        ItemType::ReplayRecording => limit("replay_recording", MAX_REPLAY_BYTES, 1, MAX_REPLAY_BYTES),
         ItemType::ReplayVideo => limit("replay_video", MAX_REPLAY_BYTES, 1, MAX_REPLAY_BYTES),
-        ItemType::Session | ItemType::Sessions => limit(
-            "session",
-            MAX_SESSION_BYTES,
-            MAX_SESSIONS,
-            MAX_SESSION_BYTES,
-        ),
-        ItemType::ClientReport => limit(
-            "client_report",
-            MAX_CLIENT_REPORT_BYTES,
-            MAX_CLIENT_REPORTS,
-            MAX_CLIENT_REPORT_BYTES,
-        ),
-        ItemType::Profile | ItemType::ProfileChunk => {
-            limit("profile", MAX_PROFILE_BYTES, 1, MAX_PROFILE_BYTES)
+        ItemType::Session | ItemType::Sessions => limit("session", MAX_SESSION_BYTES, MAX_SESSIONS, MAX_SESSION_BYTES),
+        ItemType::ClientReport => {
+            limit("client_report", MAX_CLIENT_REPORT_BYTES, MAX_CLIENT_REPORTS, MAX_CLIENT_REPORT_BYTES)
         }
+        ItemType::Profile | ItemType::ProfileChunk => limit("profile", MAX_PROFILE_BYTES, 1, MAX_PROFILE_BYTES),
         ItemType::CheckIn => limit("check_in", MAX_CHECK_IN_BYTES, 1, MAX_CHECK_IN_BYTES),
         ItemType::Log => limit("log", MAX_LOG_BYTES, 1, MAX_CONTAINER_TOTAL_BYTES),
-        ItemType::TraceMetric => limit(
-            "trace_metric",
-            MAX_TRACE_METRIC_BYTES,
-            1,
-            MAX_CONTAINER_TOTAL_BYTES,
-        ),
-        ItemType::Span if is_span_container(item) => {
-            limit("span", MAX_SPAN_BYTES, 1, MAX_CONTAINER_TOTAL_BYTES)
-        }
+        ItemType::TraceMetric => limit("trace_metric", MAX_TRACE_METRIC_BYTES, 1, MAX_CONTAINER_TOTAL_BYTES),
+        ItemType::Span if is_span_container(item) => limit("span", MAX_SPAN_BYTES, 1, MAX_CONTAINER_TOTAL_BYTES),
         ItemType::Span => limit("span", MAX_SPAN_BYTES, MAX_SPANS, MAX_CONTAINER_TOTAL_BYTES),
-        ItemType::Statsd | ItemType::MetricBuckets => {
-            limit("metrics", MAX_METRICS_BYTES, 1, MAX_METRICS_BYTES)
-        }
+        ItemType::Statsd | ItemType::MetricBuckets => limit("metrics", MAX_METRICS_BYTES, 1, MAX_METRICS_BYTES),
         _ => None,
     }
 }
 
 fn is_span_container(item: &Item) -> bool {
-    item.headers
-        .content_type
-        .as_deref()
-        .is_some_and(|ct| ct.eq_ignore_ascii_case(SPAN_CONTAINER))
+    item.headers.content_type.as_deref().is_some_and(|ct| ct.eq_ignore_ascii_case(SPAN_CONTAINER))
 }
 
 /// The size compared against `max_item_bytes`: containers (`item_count` set) are judged by
@@ -164,10 +132,7 @@ pub fn check_envelope(envelope: &Envelope) -> Result<(), LimitError> {
         let Some(limit) = item_limit(item) else {
             continue;
         };
-        let error = |kind| LimitError {
-            ty: item.ty.to_string(),
-            kind,
-        };
+        let error = |kind| LimitError { ty: item.ty.to_string(), kind };
         if measured_size(item) > limit.max_item_bytes {
             return Err(error(LimitKind::ItemSize));
         }
@@ -203,9 +168,7 @@ mod tests {
 
     #[test]
     fn one_event_with_attachments_and_sessions_is_within_limits() {
-        let env = envelope(
-            "{\"type\":\"event\"}\n{}\n{\"type\":\"attachment\"}\nabc\n{\"type\":\"session\"}\n{}\n",
-        );
+        let env = envelope("{\"type\":\"event\"}\n{}\n{\"type\":\"attachment\"}\nabc\n{\"type\":\"session\"}\n{}\n");
         assert_eq!(check_envelope(&env), Ok(()));
     }
 
@@ -214,10 +177,7 @@ mod tests {
         let env = envelope("{\"type\":\"event\"}\n{}\n{\"type\":\"transaction\"}\n{}\n");
         let err = check_envelope(&env).expect_err("two event-like items");
         assert_eq!(err.kind, LimitKind::Count);
-        assert_eq!(
-            err.to_string(),
-            "envelope exceeded size limits for type 'transaction'"
-        );
+        assert_eq!(err.to_string(), "envelope exceeded size limits for type 'transaction'");
     }
 
     #[test]
@@ -225,10 +185,7 @@ mod tests {
         let big = "x".repeat(MAX_CHECK_IN_BYTES + 1);
         let env = envelope(&format!("{{\"type\":\"check_in\"}}\n{big}\n"));
         let err = check_envelope(&env).expect_err("too large");
-        assert_eq!(
-            (err.ty.as_str(), err.kind),
-            ("check_in", LimitKind::ItemSize)
-        );
+        assert_eq!((err.ty.as_str(), err.kind), ("check_in", LimitKind::ItemSize));
     }
 
     #[test]
@@ -249,16 +206,9 @@ mod tests {
     #[test]
     fn containers_are_judged_by_their_average_entry() {
         let payload = "x".repeat(3 * MIB);
-        let two = envelope(&format!(
-            "{{\"type\":\"log\",\"item_count\":2}}\n{payload}\n"
-        ));
+        let two = envelope(&format!("{{\"type\":\"log\",\"item_count\":2}}\n{payload}\n"));
         assert_eq!(check_envelope(&two), Ok(()));
-        let one = envelope(&format!(
-            "{{\"type\":\"log\",\"item_count\":1}}\n{payload}\n"
-        ));
-        assert_eq!(
-            check_envelope(&one).map_err(|e| e.kind),
-            Err(LimitKind::ItemSize)
-        );
+        let one = envelope(&format!("{{\"type\":\"log\",\"item_count\":1}}\n{payload}\n"));
+        assert_eq!(check_envelope(&one).map_err(|e| e.kind), Err(LimitKind::ItemSize));
     }
 }

@@ -32,8 +32,6 @@ mod golden_tests;
 pub use auth::{AuthError, Dsn, SentryAuth};
 pub use decode::{DecodeError, decode_body, legacy_store_body};
 pub use envelope::{Envelope, EnvelopeError, EnvelopeHeaders, Item, ItemHeaders};
-pub use event::{
-    EventError, EventKind, EventSummary, NormalizeOptions, NormalizedEvent, normalize_event,
-};
+pub use event::{EventError, EventKind, EventSummary, NormalizeOptions, NormalizedEvent, normalize_event};
 pub use ids::EventId;
 pub use item_type::ItemType;

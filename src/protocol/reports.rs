@@ -140,10 +140,7 @@ pub struct CheckIn {
     pub contexts: Option<Value>,
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(
-    kind: &'static str,
-    payload: &[u8],
-) -> Result<T, ReportError> {
+fn parse<T: for<'de> Deserialize<'de>>(kind: &'static str, payload: &[u8]) -> Result<T, ReportError> {
     serde_json::from_slice(payload).map_err(|source| ReportError::Invalid { kind, source })
 }
 
@@ -167,16 +164,11 @@ pub fn feedback_context(event: &Value) -> Option<FeedbackContext> {
     serde_json::from_value(event.get("contexts")?.get("feedback")?.clone()).ok()
 }
 
-fn lenient_timestamp<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<OffsetDateTime>, D::Error> {
+fn lenient_timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
     Ok(timestamp::parse_value(&Value::deserialize(deserializer)?))
 }
 
-fn serialize_timestamp<S: serde::Serializer>(
-    ts: &Option<OffsetDateTime>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
+fn serialize_timestamp<S: serde::Serializer>(ts: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
     match ts {
         Some(ts) => serializer.serialize_str(&timestamp::to_rfc3339(*ts)),
         None => serializer.serialize_none(),
@@ -204,10 +196,7 @@ mod tests {
     fn user_reports_need_a_valid_event_id() {
         let report = parse_user_report(br#"{"event_id":"9ec79c33-ec99-42ab-8353-589fcb2e04dc","name":null,"email":"j@x.io","comments":"It broke"}"#)
             .expect("valid report");
-        assert_eq!(
-            report.event_id.to_string(),
-            "9ec79c33ec9942ab8353589fcb2e04dc"
-        );
+        assert_eq!(report.event_id.to_string(), "9ec79c33ec9942ab8353589fcb2e04dc");
         assert_eq!(report.name, None);
         let err = parse_user_report(br#"{"event_id":"nope","comments":""}"#).expect_err("bad id");
         assert_eq!(err.to_string(), "invalid user_report payload");
@@ -219,8 +208,7 @@ mod tests {
             .expect("valid check-in");
         assert_eq!(check_in.status, CheckInStatus::InProgress);
         assert!(check_in.monitor_config.is_some());
-        let odd = parse_check_in(br#"{"check_in_id":"x","monitor_slug":"m","status":"timeout"}"#)
-            .expect("valid");
+        let odd = parse_check_in(br#"{"check_in_id":"x","monitor_slug":"m","status":"timeout"}"#).expect("valid");
         assert_eq!(odd.status, CheckInStatus::Unknown);
         assert!(parse_check_in(br#"{"monitor_slug":"m","status":"ok"}"#).is_err());
     }

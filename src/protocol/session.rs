@@ -133,10 +133,7 @@ impl SessionUpdate {
     /// Whether this update marks the session as errored (errors, crash or abnormal end).
     pub fn is_errored(&self) -> bool {
         self.errors > 0
-            || matches!(
-                self.status,
-                SessionStatus::Errored | SessionStatus::Crashed | SessionStatus::Abnormal
-            )
+            || matches!(self.status, SessionStatus::Errored | SessionStatus::Crashed | SessionStatus::Abnormal)
     }
 }
 
@@ -178,10 +175,7 @@ pub struct SessionAggregates {
 pub fn parse_session(payload: &[u8]) -> Result<SessionUpdate, SessionError> {
     let mut object = parse_object(payload)?;
     let attributes = attributes(&object)?;
-    let started = object
-        .get("started")
-        .and_then(timestamp::parse_value)
-        .ok_or(SessionError::Missing("started"))?;
+    let started = object.get("started").and_then(timestamp::parse_value).ok_or(SessionError::Missing("started"))?;
     let status = SessionStatus::parse(object.get("status").and_then(Value::as_str).unwrap_or("ok"));
     let mut errors = count(object.get("errors"));
     if status == SessionStatus::Crashed {
@@ -194,10 +188,7 @@ pub fn parse_session(payload: &[u8]) -> Result<SessionUpdate, SessionError> {
         init: object.get("init").and_then(Value::as_bool).unwrap_or(false),
         started,
         timestamp: object.get("timestamp").and_then(timestamp::parse_value),
-        duration: object
-            .get("duration")
-            .and_then(Value::as_f64)
-            .filter(|d| d.is_finite() && *d >= 0.0),
+        duration: object.get("duration").and_then(Value::as_f64).filter(|d| d.is_finite() && *d >= 0.0),
         status,
         errors,
         abnormal_mechanism: text(object.remove("abnormal_mechanism")),
@@ -225,10 +216,7 @@ pub fn parse_sessions(payload: &[u8]) -> Result<SessionAggregates, SessionError>
             })
         })
         .collect();
-    Ok(SessionAggregates {
-        aggregates,
-        attributes,
-    })
+    Ok(SessionAggregates { aggregates, attributes })
 }
 
 fn parse_object(payload: &[u8]) -> Result<Map<String, Value>, SessionError> {
@@ -278,9 +266,11 @@ mod tests {
 
     #[test]
     fn a_documented_session_update_is_parsed() {
-        let update = parse_session(br#"{"sid":"7c7b6585-f901-4351-bf8d-02711b721929","did":"user-123","init":true,
+        let update = parse_session(
+            br#"{"sid":"7c7b6585-f901-4351-bf8d-02711b721929","did":"user-123","init":true,
             "started":"2020-02-07T14:16:00Z","timestamp":"2020-02-07T14:17:00Z","seq":0,"duration":60.0,
-            "status":"exited","errors":0,"attrs":{"release":"my-app@1.0.0","environment":"production"}}"#)
+            "status":"exited","errors":0,"attrs":{"release":"my-app@1.0.0","environment":"production"}}"#,
+        )
         .expect("valid session");
         assert_eq!(update.distinct_id.as_deref(), Some("user-123"));
         assert!(update.init && update.status.is_terminal() && !update.is_errored());
@@ -296,26 +286,16 @@ mod tests {
         )
         .expect("valid session");
         assert!(update.is_errored());
-        assert_eq!(
-            (update.errors, update.distinct_id, update.session_id),
-            (1, None, None)
-        );
+        assert_eq!((update.errors, update.distinct_id, update.session_id), (1, None, None));
     }
 
     #[test]
     fn sessions_without_release_or_start_are_rejected() {
-        let no_release = parse_session(br#"{"started":"2020-02-07T14:16:00Z","attrs":{}}"#)
-            .expect_err("no release");
-        assert_eq!(
-            no_release.to_string(),
-            "session without valid attrs.release"
-        );
+        let no_release = parse_session(br#"{"started":"2020-02-07T14:16:00Z","attrs":{}}"#).expect_err("no release");
+        assert_eq!(no_release.to_string(), "session without valid attrs.release");
         let no_start = parse_session(br#"{"attrs":{"release":"r"}}"#).expect_err("no start");
         assert_eq!(no_start.to_string(), "session without valid started");
-        assert!(matches!(
-            parse_session(b"[]"),
-            Err(SessionError::NotAnObject)
-        ));
+        assert!(matches!(parse_session(b"[]"), Err(SessionError::NotAnObject)));
     }
 
     #[test]
@@ -330,13 +310,7 @@ mod tests {
         .expect("valid aggregates");
         assert_eq!(sessions.aggregates.len(), 2);
         assert_eq!(sessions.aggregates[0].total(), 127);
-        assert_eq!(
-            sessions.aggregates[1].distinct_id.as_deref(),
-            Some("user-1")
-        );
-        assert_eq!(
-            sessions.attributes.environment.as_deref(),
-            Some("production")
-        );
+        assert_eq!(sessions.aggregates[1].distinct_id.as_deref(), Some("user-1"));
+        assert_eq!(sessions.attributes.environment.as_deref(), Some("production"));
     }
 }

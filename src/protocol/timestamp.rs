@@ -27,9 +27,8 @@ pub fn parse_str(text: &str) -> Option<OffsetDateTime> {
     if let Ok(ts) = OffsetDateTime::parse(text, &Rfc3339) {
         return Some(ts);
     }
-    let naive = format_description!(
-        "[year]-[month]-[day][first [T][t][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
-    );
+    let naive =
+        format_description!("[year]-[month]-[day][first [T][t][ ]][hour]:[minute]:[second][optional [.[subsecond]]]");
     let trimmed = text.strip_suffix(['Z', 'z']).unwrap_or(text);
     if let Ok(ts) = PrimitiveDateTime::parse(trimmed, naive) {
         return Some(ts.assume_utc());
@@ -58,9 +57,7 @@ pub fn to_value(ts: OffsetDateTime) -> Value {
 
 /// RFC 3339 text in UTC, for messages and summaries.
 pub fn to_rfc3339(ts: OffsetDateTime) -> String {
-    ts.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    ts.to_offset(time::UtcOffset::UTC).format(&Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -96,13 +93,7 @@ mod tests {
 
     #[test]
     fn garbage_and_absurd_values_are_not_timestamps() {
-        for value in [
-            json!("yesterday"),
-            json!(true),
-            json!(null),
-            json!(1e300),
-            json!([1]),
-        ] {
+        for value in [json!("yesterday"), json!(true), json!(null), json!(1e300), json!([1])] {
             assert_eq!(parse_value(&value), None, "{value}");
         }
     }

@@ -82,10 +82,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        Self { max_connections: 8, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -224,6 +221,30 @@ backend_api! {
     /// Use up a setup token and create the first admin in one transaction; `NotFound` if the token is
     /// unknown, expired or already used.
     fn complete_setup(&self, token_hash: &str, now: Millis, admin: &NewUser) -> User;
+
+    /// Store a batch of accepted envelopes in one transaction; one outcome list per envelope.
+    fn ingest_batch(&self, batch: &[EnvelopeWrite]) -> Vec<Vec<IngestOutcome>>;
+
+    /// A page of a project's issues.
+    fn list_issues(&self, query: &IssueQuery) -> Vec<Issue>;
+    /// One issue.
+    fn find_issue(&self, id: i64) -> Option<Issue>;
+    /// Set an issue's status and substatus; `NotFound` if it does not exist.
+    fn set_issue_status(&self, id: i64, status: &str, substatus: Option<&str>) -> ();
+    /// An issue's events, newest first.
+    fn list_issue_events(&self, issue_id: i64, limit: i64, offset: i64) -> Vec<StoredEvent>;
+    /// An event by its 32-hex id.
+    fn find_event(&self, project_id: i64, event_id: &str) -> Option<StoredEvent>;
+    /// The most frequent values of one tag on an issue.
+    fn issue_tag_values(&self, issue_id: i64, key: &str, limit: i64) -> Vec<TagValueCount>;
+    /// Events carrying the tag and distinct values, for one tag key of an issue.
+    fn issue_tag_totals(&self, issue_id: i64, key: &str) -> (i64, i64);
+    /// Hourly event counts of an issue since a time.
+    fn issue_hourly_counts(&self, issue_id: i64, since: Millis) -> Vec<(Millis, i64)>;
+    /// Attachments of an event.
+    fn list_attachments(&self, project_id: i64, event_id: &str) -> Vec<StoredAttachment>;
+    /// Counts of a project's non-event items.
+    fn project_item_counts(&self, project_id: i64) -> ItemCounts;
 }
 
 #[cfg(test)]
@@ -235,18 +256,9 @@ mod tests {
         let lite: Vec<i64> = sqlite::MIGRATOR.iter().map(|m| m.version).collect();
         let pg: Vec<i64> = postgres::MIGRATOR.iter().map(|m| m.version).collect();
         assert!(!lite.is_empty());
-        assert_eq!(
-            lite, pg,
-            "migrations/sqlite and migrations/postgres must carry the same versions"
-        );
-        let lite: Vec<_> = sqlite::MIGRATOR
-            .iter()
-            .map(|m| m.description.clone())
-            .collect();
-        let pg: Vec<_> = postgres::MIGRATOR
-            .iter()
-            .map(|m| m.description.clone())
-            .collect();
+        assert_eq!(lite, pg, "migrations/sqlite and migrations/postgres must carry the same versions");
+        let lite: Vec<_> = sqlite::MIGRATOR.iter().map(|m| m.description.clone()).collect();
+        let pg: Vec<_> = postgres::MIGRATOR.iter().map(|m| m.description.clone()).collect();
         assert_eq!(lite, pg, "migration names must match too");
     }
 
@@ -255,9 +267,6 @@ mod tests {
         let err = Store::connect(&DatabaseUrl::new("mysql://x/y"), &ConnectOptions::default())
             .await
             .expect_err("mysql is not supported");
-        assert_eq!(
-            err.to_string(),
-            "unsupported database URL scheme \"mysql\" (expected sqlite: or postgres:)"
-        );
+        assert_eq!(err.to_string(), "unsupported database URL scheme \"mysql\" (expected sqlite: or postgres:)");
     }
 }

@@ -23,20 +23,14 @@ pub struct PgStore {
 impl PgStore {
     /// Connect to the database named by `url`.
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> StoreResult<Self> {
-        let connect_err = |source| StoreError::Connect {
-            url: url.redacted(),
-            source,
-        };
+        let connect_err = |source| StoreError::Connect { url: url.redacted(), source };
         let connect: PgConnectOptions = url.expose().parse().map_err(connect_err)?;
         let connect = connect.application_name("faultline");
         // One direct connection first: a pool would hide "connection refused" behind a timeout.
-        let probe = tokio::time::timeout(
-            options.acquire_timeout,
-            PgConnection::connect_with(&connect),
-        )
-        .await
-        .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
-        .map_err(connect_err)?;
+        let probe = tokio::time::timeout(options.acquire_timeout, PgConnection::connect_with(&connect))
+            .await
+            .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
+            .map_err(connect_err)?;
         probe.close().await.map_err(connect_err)?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
@@ -59,10 +53,7 @@ impl PgStore {
 
     /// Pool figures.
     pub fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-        }
+        PoolStats { size: self.pool.size(), idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX) }
     }
 
     fn writer(&self) -> &Pool<Db> {
@@ -77,4 +68,8 @@ impl PgStore {
 impl Backend for PgStore {
     ops::accounts!();
     ops::projects!();
+    ops::ingest!();
+    ops::issues!();
 }
+
+ops::ingest_fns!();

@@ -29,10 +29,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating if needed) the database file named by `url`.
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> StoreResult<Self> {
-        let connect_err = |source| StoreError::Connect {
-            url: url.redacted(),
-            source,
-        };
+        let connect_err = |source| StoreError::Connect { url: url.redacted(), source };
         let base = SqliteConnectOptions::from_str(url.expose())
             .map_err(connect_err)?
             .create_if_missing(true)
@@ -62,10 +59,7 @@ impl SqliteStore {
 
     /// Apply pending migrations.
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.writer)
-            .await
-            .map_err(StoreError::Migrate)
+        MIGRATOR.run(&self.writer).await.map_err(StoreError::Migrate)
     }
 
     /// Close both pools.
@@ -78,8 +72,7 @@ impl SqliteStore {
     pub fn pool_stats(&self) -> PoolStats {
         PoolStats {
             size: self.writer.size() + self.reader.size(),
-            idle: u32::try_from(self.writer.num_idle() + self.reader.num_idle())
-                .unwrap_or(u32::MAX),
+            idle: u32::try_from(self.writer.num_idle() + self.reader.num_idle()).unwrap_or(u32::MAX),
         }
     }
 
@@ -95,4 +88,8 @@ impl SqliteStore {
 impl Backend for SqliteStore {
     ops::accounts!();
     ops::projects!();
+    ops::ingest!();
+    ops::issues!();
 }
+
+ops::ingest_fns!();

@@ -47,9 +47,7 @@ impl IntoResponse for WebError {
         let (status, title, message) = match &self {
             WebError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m.clone()),
             WebError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m.clone()),
-            WebError::Store(StoreError::NotFound) => {
-                (StatusCode::NOT_FOUND, "Not found", "Not found.".to_owned())
-            }
+            WebError::Store(StoreError::NotFound) => (StatusCode::NOT_FOUND, "Not found", "Not found.".to_owned()),
             WebError::Store(_) | WebError::Internal(_) => {
                 tracing::error!(error = %self, "web request failed");
                 (
@@ -59,11 +57,7 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        let page = MessagePage {
-            title: title.to_owned(),
-            message,
-            link: Some(("/".to_owned(), "Home".to_owned())),
-        };
+        let page = MessagePage { title: title.to_owned(), message, link: Some(("/".to_owned(), "Home".to_owned())) };
         (status, page).into_response()
     }
 }

@@ -37,21 +37,11 @@ fn invalid_link() -> WebError {
 }
 
 /// `GET /setup/{token}`.
-pub async fn form(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> Result<SetupPage, WebError> {
-    if !state
-        .store
-        .check_setup_token(&hash_token(&token), Millis::now())
-        .await?
-    {
+pub async fn form(State(state): State<AppState>, Path(token): Path<String>) -> Result<SetupPage, WebError> {
+    if !state.store.check_setup_token(&hash_token(&token), Millis::now()).await? {
         return Err(invalid_link());
     }
-    Ok(SetupPage {
-        error: None,
-        email: String::new(),
-    })
+    Ok(SetupPage { error: None, email: String::new() })
 }
 
 /// `POST /setup/{token}`.
@@ -72,10 +62,7 @@ pub async fn submit(
         None
     };
     if let Some(problem) = problem {
-        let page = SetupPage {
-            error: Some(problem.to_owned()),
-            email,
-        };
+        let page = SetupPage { error: Some(problem.to_owned()), email };
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let admin = NewUser {
@@ -83,11 +70,7 @@ pub async fn submit(
         password_hash: Some(hash_password(&form.password).map_err(anyhow::Error::from)?),
         is_admin: true,
     };
-    match state
-        .store
-        .complete_setup(&hash_token(&token), Millis::now(), &admin)
-        .await
-    {
+    match state.store.complete_setup(&hash_token(&token), Millis::now(), &admin).await {
         Ok(user) => {
             tracing::info!(user.email = %user.email, "admin account created through the setup link");
             Ok(MessagePage {
@@ -98,9 +81,7 @@ pub async fn submit(
             .into_response())
         }
         Err(StoreError::NotFound) => Err(invalid_link()),
-        Err(StoreError::Conflict) => Err(WebError::BadRequest(
-            "A user with this e-mail already exists.".to_owned(),
-        )),
+        Err(StoreError::Conflict) => Err(WebError::BadRequest("A user with this e-mail already exists.".to_owned())),
         Err(err) => Err(err.into()),
     }
 }

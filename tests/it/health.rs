@@ -9,15 +9,9 @@ async fn health_ready_and_metrics_answer() {
     assert_eq!(app.get("/_ready").await, (200, "ready".to_owned()));
     let (status, body) = app.get("/metrics").await;
     assert_eq!(status, 200);
-    assert!(
-        body.contains(r#"http_requests_total{route="/_health",method="GET",status="200"}"#),
-        "{body}"
-    );
+    assert!(body.contains(r#"http_requests_total{route="/_health",method="GET",status="200"}"#), "{body}");
     assert!(body.contains("db_pool_connections"), "{body}");
-    assert!(
-        body.contains("http_request_duration_seconds_bucket"),
-        "{body}"
-    );
+    assert!(body.contains("http_request_duration_seconds_bucket"), "{body}");
 }
 
 #[tokio::test]
@@ -33,13 +27,8 @@ async fn ready_fails_when_the_database_is_gone() {
 async fn unknown_pages_are_404_and_assets_are_cached() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/no/such/page").await.0, 404);
-    let response = app
-        .request(
-            axum::http::Request::get("/static/app.css")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let response =
+        app.request(axum::http::Request::get("/static/app.css").body(axum::body::Body::empty()).unwrap()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/css");
     let etag = response.headers()["etag"].clone();

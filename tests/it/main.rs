@@ -9,5 +9,8 @@ mod support;
 
 mod cli;
 mod health;
+mod ingest;
+mod ingest_bad_input;
+mod sdk_rust;
 mod setup;
 mod store_contract;

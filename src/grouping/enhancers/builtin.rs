@@ -1,16 +1,17 @@
-//! The built-in stack-trace rules (`builtin.txt`), parsed once.
+//! The built-in stack-trace rules (`builtin.txt`), parsed and indexed once.
 
 use std::sync::LazyLock;
 
+use super::index::RuleSet;
 use super::parse::parse_rules;
-use super::rules::Rule;
 
-static BUILTIN: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    parse_rules(include_str!("builtin.txt"), true)
-        .unwrap_or_else(|e| panic!("built-in stack-trace rules must parse: {e}"))
+static BUILTIN: LazyLock<RuleSet> = LazyLock::new(|| {
+    let rules = parse_rules(include_str!("builtin.txt"), true)
+        .unwrap_or_else(|e| panic!("built-in stack-trace rules must parse: {e}"));
+    RuleSet::new(rules)
 });
 
-/// Built-in rules in file order.
-pub fn rules() -> &'static [Rule] {
+/// Built-in rules in file order, indexed.
+pub fn rules() -> &'static RuleSet {
     &BUILTIN
 }

@@ -19,6 +19,7 @@
 //! computed once and replayed for the app and the system variant.
 
 mod builtin;
+mod index;
 mod parse;
 mod rules;
 
@@ -26,99 +27,107 @@ pub use rules::{ExceptionData, MatchFrame, Rule};
 pub(crate) use rules::{FAMILY_JAVASCRIPT, FAMILY_NATIVE, FAMILY_OTHER, Families};
 
 use crate::grouping::RuleError;
-use rules::{Action, Flag};
+use crate::grouping::text::Text;
+pub(crate) use index::RuleSet;
+use rules::{Action, Flag, RuleHint};
 
 /// A project's stack-trace rules (the built-in rules are always applied first).
 #[derive(Debug, Clone, Default)]
 pub struct Enhancements {
-    rules: Vec<Rule>,
+    project: RuleSet,
 }
 
 impl Enhancements {
     /// Parses rules in Sentry's stack-trace rule syntax, one per line.
     pub fn parse(text: &str) -> Result<Self, RuleError> {
-        Ok(Self {
-            rules: parse::parse_rules(text, false)?,
-        })
+        Ok(Self { project: RuleSet::new(parse::parse_rules(text, false)?) })
     }
 
     /// The project rules, in order.
     pub fn rules(&self) -> &[Rule] {
-        &self.rules
+        &self.project.rules
     }
 
-    /// Built-in rules followed by these rules, keeping only those that can match `families`.
-    pub(crate) fn effective(&self, families: Families) -> Vec<&Rule> {
-        builtin::rules()
-            .iter()
-            .chain(&self.rules)
-            .filter(|r| r.families & families != 0)
-            .collect()
+    /// The built-in rules, then these rules: applying both sets one after the other is
+    /// applying their concatenation.
+    pub(crate) fn rule_sets(&self) -> [&RuleSet; 2] {
+        [builtin::rules(), &self.project]
     }
 }
 
-/// Pass 1: applies `+app`/`-app` and `category=` to `frames` in place.
+/// Pass 1: applies the `+app`/`-app` and `category=` rules of `set` to `frames` in place
+/// (`candidates`: from [`RuleSet::candidates`] for these frames; `present`: their families).
 pub(crate) fn apply_modifiers<'a>(
-    rules: &[&'a Rule],
+    set: &'a RuleSet,
+    candidates: &[(usize, usize)],
     frames: &mut [MatchFrame<'a>],
     exception: &ExceptionData<'_>,
+    present: Families,
 ) {
+    let mut categories: Vec<&'a str> = frames.iter().filter_map(|f| f.category).collect();
     let mut hits = Vec::with_capacity(frames.len());
-    for rule in rules.iter().filter(|r| r.has_modifier()) {
-        if !rule.matches_exception(exception) {
-            continue;
+    set.walk(candidates, |rule, how| {
+        if !rule.has_modifier() || rule.families & present == 0 || !rule.matches_exception(exception) {
+            return;
         }
-        hits.extend((0..frames.len()).filter(|&idx| rule.matches_frame(frames, idx)));
-        for idx in hits.drain(..) {
+        index::hits(rule, how, frames, &categories, &mut hits);
+        for &idx in &hits {
             for action in &rule.actions {
                 match action {
-                    Action::Flag {
-                        range,
-                        value,
-                        flag: Flag::App,
-                    } => {
+                    Action::Flag { range, value, flag: Flag::App } => {
                         for t in Action::targets(*range, idx, frames.len()) {
                             frames[t].in_app = Some(*value);
                         }
                     }
-                    Action::Category(category) => frames[idx].category = Some(category.as_str()),
+                    Action::Category(category) => {
+                        frames[idx].category = Some(category.as_str());
+                        if !categories.contains(&category.as_str()) {
+                            categories.push(category.as_str());
+                        }
+                    }
                     _ => {}
                 }
             }
         }
-    }
+    });
 }
 
-/// The `(rule, frame index)` pairs of pass 2, in application order.
+/// Appends the `(rule, frame index)` pairs of pass 2 for `set` to `out`, in application order.
 pub(crate) fn updater_matches<'r>(
-    rules: &[&'r Rule],
+    set: &'r RuleSet,
+    candidates: &[(usize, usize)],
     frames: &[MatchFrame<'_>],
     exception: &ExceptionData<'_>,
-) -> Vec<(&'r Rule, usize)> {
-    let mut out = Vec::new();
-    for rule in rules.iter().filter(|r| r.has_updater()) {
-        if rule.matches_exception(exception) {
-            out.extend(
-                (0..frames.len())
-                    .filter(|&idx| rule.matches_frame(frames, idx))
-                    .map(|idx| (*rule, idx)),
-            );
+    present: Families,
+    out: &mut Vec<(&'r Rule, usize)>,
+) {
+    let mut categories: Vec<&str> = Vec::new();
+    for category in frames.iter().filter_map(|f| f.category) {
+        if !categories.contains(&category) {
+            categories.push(category);
         }
     }
-    out
+    let mut hits = Vec::with_capacity(frames.len());
+    set.walk(candidates, |rule, how| {
+        if !rule.has_updater() || rule.families & present == 0 || !rule.matches_exception(exception) {
+            return;
+        }
+        index::hits(rule, how, frames, &categories, &mut hits);
+        out.extend(hits.iter().map(|&idx| (rule, idx)));
+    });
 }
 
 /// A frame's contribution as pass 2 sees and changes it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Contribution {
     pub contributes: bool,
-    pub hint: Option<String>,
+    pub hint: Option<Text>,
 }
 
 /// Pass 2 outcome for the whole stack trace.
 pub(crate) struct Assembled {
     pub contributes: bool,
-    pub hint: Option<String>,
+    pub hint: Option<Text>,
 }
 
 /// Pass 2: replays `matches` on one variant's frame contributions.
@@ -133,28 +142,16 @@ pub(crate) fn assemble(
     for &(rule, idx) in matches {
         for action in &rule.actions {
             match action {
-                Action::Flag {
-                    range,
-                    value,
-                    flag: Flag::Group,
-                } => {
+                Action::Flag { range, value, flag: Flag::Group } => {
                     for t in Action::targets(*range, idx, len) {
                         let c = &mut frame_contributions[t];
                         if c.contributes != *value {
                             c.contributes = *value;
-                            let verb = if *value { "un-ignored" } else { "ignored" };
-                            c.hint = Some(format!(
-                                "{verb} by {} stack trace rule ({rule})",
-                                rule.origin()
-                            ));
+                            c.hint = Some(rule.hint(if *value { RuleHint::Unignored } else { RuleHint::Ignored }));
                         }
                     }
                 }
-                Action::Flag {
-                    range,
-                    value,
-                    flag: Flag::App,
-                } => {
+                Action::Flag { range, value, flag: Flag::App } => {
                     for t in Action::targets(*range, idx, len) {
                         let frame = &frames[t];
                         let changed = match frame.orig_in_app {
@@ -162,15 +159,8 @@ pub(crate) fn assemble(
                             None => frame_contributions[t].contributes == *value,
                         };
                         if changed {
-                            let state = if frame.in_app == Some(true) {
-                                "in-app"
-                            } else {
-                                "out of app"
-                            };
-                            frame_contributions[t].hint = Some(format!(
-                                "marked {state} by {} stack trace rule ({rule})",
-                                rule.origin()
-                            ));
+                            let hint = if frame.in_app == Some(true) { RuleHint::InApp } else { RuleHint::OutOfApp };
+                            frame_contributions[t].hint = Some(rule.hint(hint));
                         }
                     }
                 }
@@ -181,37 +171,27 @@ pub(crate) fn assemble(
         }
     }
     if let Some((max, rule)) = max_frames.filter(|(n, _)| *n > 0) {
-        let mut seen = 0;
-        for c in frame_contributions
-            .iter_mut()
-            .rev()
-            .filter(|c| c.contributes)
-        {
-            seen += 1;
-            if seen > max {
-                let what = if max == 1 { "frame is" } else { "frames are" };
-                c.contributes = false;
-                c.hint = Some(format!(
-                    "ignored because only {max} {what} considered by {} stack trace rule ({rule})",
-                    rule.origin()
-                ));
-            }
+        let what = if max == 1 { "frame is" } else { "frames are" };
+        let hint = Text::from(format!(
+            "ignored because only {max} {what} considered by {} stack trace rule ({rule})",
+            rule.origin()
+        ));
+        for c in frame_contributions.iter_mut().rev().filter(|c| c.contributes).skip(max) {
+            c.contributes = false;
+            c.hint = Some(hint.clone());
         }
     }
     let total = frame_contributions.iter().filter(|c| c.contributes).count();
     match min_frames {
         Some((min, rule)) if total > 0 && total < min => Assembled {
             contributes: false,
-            hint: Some(format!(
+            hint: Some(Text::from(format!(
                 "discarded because stack trace only contains {total} frame{} which is under the configured threshold by {} stack trace rule ({rule})",
                 if total == 1 { "" } else { "s" },
                 rule.origin()
-            )),
+            ))),
         },
-        _ => Assembled {
-            contributes: total > 0,
-            hint: None,
-        },
+        _ => Assembled { contributes: total > 0, hint: None },
     }
 }
 

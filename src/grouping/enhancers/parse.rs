@@ -15,8 +15,8 @@ use crate::grouping::RuleError;
 use crate::grouping::glob::GlobKind;
 
 use super::rules::{
-    Action, ExceptionField, ExceptionMatcher, Families, Field, Flag, FrameMatcher, FrameTest,
-    Offset, Pattern, Range, Rule, families,
+    Action, ExceptionField, ExceptionMatcher, Families, Field, Flag, FrameMatcher, FrameTest, Offset, Pattern, Range,
+    Rule, families,
 };
 
 /// Parses every rule of `text`.
@@ -27,10 +27,7 @@ pub fn parse_rules(text: &str, builtin: bool) -> Result<Vec<Rule>, RuleError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let rule = parse_rule(line, builtin).map_err(|message| RuleError::Syntax {
-            line: idx + 1,
-            message,
-        })?;
+        let rule = parse_rule(line, builtin).map_err(|message| RuleError::Syntax { line: idx + 1, message })?;
         rules.push(rule);
     }
     Ok(rules)
@@ -66,10 +63,7 @@ fn parse_rule(line: &str, builtin: bool) -> Result<Rule, String> {
         rest = after.trim_start().strip_prefix(']').ok_or("expected `]`")?;
         matchers.push(m);
     }
-    if !matchers
-        .iter()
-        .any(|m| matches!(m, Matcher::Frame(_) | Matcher::Exception(_)))
-    {
+    if !matchers.iter().any(|m| matches!(m, Matcher::Frame(_) | Matcher::Exception(_))) {
         return Err("expected at least one matcher".into());
     }
     let actions = parse_actions(rest)?;
@@ -82,25 +76,26 @@ fn parse_rule(line: &str, builtin: bool) -> Result<Rule, String> {
             Matcher::Exception(m) => exception_matchers.push(m),
         }
     }
-    let families = frame_matchers
-        .iter()
-        .filter_map(FrameMatcher::required_families)
-        .fold(Families::MAX, |acc, bits| acc & bits);
-    Ok(Rule {
+    let families =
+        frame_matchers.iter().filter_map(FrameMatcher::required_families).fold(Families::MAX, |acc, bits| acc & bits);
+    let mut rule = Rule {
         exception_matchers,
         frame_matchers,
         actions,
         builtin,
         families,
-    })
+        display: String::new(),
+        hints: Default::default(),
+    };
+    rule.display = rule.render();
+    Ok(rule)
 }
 
 /// Matchers start with a name and `:` (optionally negated); actions never contain `:`.
 fn starts_matcher(input: &str) -> bool {
     let input = input.strip_prefix('!').unwrap_or(input);
-    let name_len = input
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-        .unwrap_or(input.len());
+    let name_len =
+        input.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))).unwrap_or(input.len());
     name_len > 0 && input[name_len..].starts_with(':')
 }
 
@@ -110,28 +105,15 @@ fn parse_matcher(input: &str, offset: Offset) -> Result<(Matcher, &str), String>
         Some(rest) => (true, rest),
         None => (false, input),
     };
-    let (name, rest) = input
-        .split_once(':')
-        .ok_or_else(|| format!("expected matcher at `{input}`"))?;
+    let (name, rest) = input.split_once(':').ok_or_else(|| format!("expected matcher at `{input}`"))?;
     let (raw, rest) = parse_argument(rest)?;
     let frame = |key: &'static str, test: FrameTest| {
-        Matcher::Frame(FrameMatcher {
-            negated,
-            offset,
-            test,
-            key,
-            raw: raw.clone(),
-        })
+        Matcher::Frame(FrameMatcher { negated, offset, test, key, raw: raw.clone() })
     };
     let field = |key, field, kind| frame(key, FrameTest::Field(field, Pattern::new(&raw, kind)));
     let text = GlobKind::Text { ignore_case: false };
     let exception = |field| {
-        Matcher::Exception(ExceptionMatcher {
-            negated,
-            field,
-            pattern: Pattern::new(&raw, text),
-            raw: raw.clone(),
-        })
+        Matcher::Exception(ExceptionMatcher { negated, field, pattern: Pattern::new(&raw, text), raw: raw.clone() })
     };
     let matcher = match name {
         "stack.function" | "function" => field("function", Field::Function, text),
@@ -190,11 +172,7 @@ fn parse_actions(input: &str) -> Result<Vec<Action>, String> {
 
 fn parse_action(word: &str) -> Result<Action, String> {
     if let Some((name, value)) = word.split_once('=') {
-        let number = || {
-            value
-                .parse::<usize>()
-                .map_err(|_| format!("`{name}` needs a number, got `{value}`"))
-        };
+        let number = || value.parse::<usize>().map_err(|_| format!("`{name}` needs a number, got `{value}`"));
         return Ok(match name {
             "max-frames" => Action::MaxFrames(number()?),
             "min-frames" => Action::MinFrames(number()?),

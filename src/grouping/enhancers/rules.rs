@@ -9,8 +9,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use crate::grouping::glob::{Glob, GlobKind};
+use crate::grouping::text::Text;
 
 /// Behaviour families as bits: `other`, `native`, `javascript`; `all` sets every bit.
 pub type Families = u8;
@@ -37,8 +39,8 @@ pub struct MatchFrame<'a> {
     pub family: Families,
     pub function: Cow<'a, str>,
     pub module: Option<&'a str>,
-    pub package: Option<String>,
-    pub path: Option<String>,
+    pub package: Option<Cow<'a, str>>,
+    pub path: Option<Cow<'a, str>>,
     pub in_app: Option<bool>,
     /// The SDK's value, kept when a rule changes `in_app` (for hints).
     pub orig_in_app: Option<Option<bool>>,
@@ -69,6 +71,11 @@ pub struct Pattern(Option<Glob>);
 impl Pattern {
     pub fn new(raw: &str, kind: GlobKind) -> Self {
         Self(Glob::new(raw, kind).ok())
+    }
+
+    /// The compiled glob, `None` if the pattern is invalid (and never matches).
+    pub fn glob(&self) -> Option<&Glob> {
+        self.0.as_ref()
     }
 
     fn is_match(&self, value: &str) -> bool {
@@ -124,14 +131,8 @@ impl FrameMatcher {
                 Field::Function => pattern.is_match(&frame.function),
                 Field::Module => frame.module.is_some_and(|v| pattern.is_match(v)),
                 Field::Category => frame.category.is_some_and(|v| pattern.is_match(v)),
-                Field::Path => frame
-                    .path
-                    .as_deref()
-                    .is_some_and(|v| pattern.is_path_match(v)),
-                Field::Package => frame
-                    .package
-                    .as_deref()
-                    .is_some_and(|v| pattern.is_path_match(v)),
+                Field::Path => frame.path.as_deref().is_some_and(|v| pattern.is_path_match(v)),
+                Field::Package => frame.package.as_deref().is_some_and(|v| pattern.is_path_match(v)),
             },
             FrameTest::Family(bits) => bits & frame.family != 0,
             FrameTest::InApp(expected) => frame.in_app.unwrap_or(false) == *expected,
@@ -191,11 +192,7 @@ pub enum Flag {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Flag {
-        range: Option<Range>,
-        value: bool,
-        flag: Flag,
-    },
+    Flag { range: Option<Range>, value: bool, flag: Flag },
     Category(String),
     MaxFrames(usize),
     MinFrames(usize),
@@ -205,13 +202,7 @@ pub enum Action {
 impl Action {
     /// Modifiers change frames while the event is normalized.
     pub fn is_modifier(&self) -> bool {
-        matches!(
-            self,
-            Action::Flag {
-                flag: Flag::App,
-                ..
-            } | Action::Category(_)
-        )
+        matches!(self, Action::Flag { flag: Flag::App, .. } | Action::Category(_))
     }
 
     /// The indices of `len` frames an action at `idx` applies to.
@@ -234,6 +225,19 @@ pub struct Rule {
     pub builtin: bool,
     /// Families the rule can match at all (pre-filter).
     pub families: Families,
+    /// The rule in its canonical text form (see [`Rule::render`]), for hints.
+    pub display: String,
+    /// The hints this rule leaves on frames, built on first use (see [`Rule::hint`]).
+    pub hints: [OnceLock<Text>; 4],
+}
+
+/// What a rule did to a frame, as the frame's hint tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleHint {
+    Ignored,
+    Unignored,
+    InApp,
+    OutOfApp,
 }
 
 impl Rule {
@@ -242,9 +246,7 @@ impl Rule {
     }
 
     pub fn has_updater(&self) -> bool {
-        self.actions
-            .iter()
-            .any(|a| !matches!(a, Action::Category(_)))
+        self.actions.iter().any(|a| !matches!(a, Action::Category(_)))
     }
 
     pub fn matches_exception(&self, exc: &ExceptionData<'_>) -> bool {
@@ -252,9 +254,7 @@ impl Rule {
     }
 
     pub fn matches_frame(&self, frames: &[MatchFrame<'_>], idx: usize) -> bool {
-        frames
-            .get(idx)
-            .is_some_and(|f| f.family & self.families != 0)
+        frames.get(idx).is_some_and(|f| f.family & self.families != 0)
             && self.frame_matchers.iter().all(|m| m.matches(frames, idx))
     }
 
@@ -262,10 +262,31 @@ impl Rule {
     pub fn origin(&self) -> &'static str {
         if self.builtin { "built-in" } else { "custom" }
     }
+
+    /// The hint for a frame this rule changed, e.g. `ignored by built-in stack trace rule (…)`.
+    pub fn hint(&self, kind: RuleHint) -> Text {
+        let text = || {
+            let what = match kind {
+                RuleHint::Ignored => "ignored",
+                RuleHint::Unignored => "un-ignored",
+                RuleHint::InApp => "marked in-app",
+                RuleHint::OutOfApp => "marked out of app",
+            };
+            Text::from(format!("{what} by {} stack trace rule ({})", self.origin(), self.display))
+        };
+        self.hints[kind as usize].get_or_init(text).clone()
+    }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl Rule {
+    /// The canonical text form: matchers, then actions, single-spaced.
+    pub fn render(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         for m in &self.exception_matchers {
             let key = match m.field {
@@ -273,11 +294,7 @@ impl fmt::Display for Rule {
                 ExceptionField::Value => "value",
                 ExceptionField::Mechanism => "mechanism",
             };
-            parts.push(format!(
-                "{}{key}:{}",
-                if m.negated { "!" } else { "" },
-                m.raw
-            ));
+            parts.push(format!("{}{key}:{}", if m.negated { "!" } else { "" }, m.raw));
         }
         for m in &self.frame_matchers {
             let inner = format!("{}{}:{}", if m.negated { "!" } else { "" }, m.key, m.raw);
@@ -308,6 +325,6 @@ impl fmt::Display for Rule {
                 Action::InvertStacktrace(b) => format!("invert-stacktrace={b}"),
             });
         }
-        f.write_str(&parts.join(" "))
+        parts.join(" ")
     }
 }

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use crate::grouping::component::Component;
+use crate::grouping::component::{Component, Text};
 use crate::grouping::event::str_at;
 use crate::grouping::frames::Stack;
 use crate::grouping::parameterize::normalize_message;
@@ -43,39 +43,37 @@ fn mechanism(raw: &Value) -> Option<&Value> {
 
 fn single_exception(exc: &PreparedException<'_>) -> Variants {
     let mut ty = match str_at(exc.raw, "type") {
-        Some(t) => Component::leaf("type", t),
+        Some(t) => Component::leaf("type", Text::copied(t)),
         None => Component::empty("type"),
     };
     let mechanism = mechanism(exc.raw);
-    if mechanism
-        .and_then(|m| m.get("synthetic"))
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
+    if mechanism.and_then(|m| m.get("synthetic")).and_then(Value::as_bool) == Some(true) {
         ty.ignore("ignored because exception is synthetic");
     }
-    let ns_error = mechanism
-        .and_then(|m| m.get("meta"))
-        .and_then(|m| m.get("ns_error"))
-        .map(|ns| {
-            let text = |v: Option<&Value>| match v {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => "None".to_owned(),
-                Some(other) => other.to_string(),
-            };
-            Component::with_children(
-                "ns_error",
-                vec![
-                    Component::leaf("domain", text(ns.get("domain"))),
-                    Component::leaf("code", text(ns.get("code"))),
-                ],
-            )
-        });
-    let value = exception_value(exc.raw).map(|raw| {
-        let normalized = normalize_message(&raw);
-        let changed = normalized != raw;
-        (normalized, changed)
+    let ns_error = mechanism.and_then(|m| m.get("meta")).and_then(|m| m.get("ns_error")).map(|ns| {
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => "None".to_owned(),
+            Some(other) => other.to_string(),
+        };
+        Component::with_children(
+            "ns_error",
+            vec![Component::leaf("domain", text(ns.get("domain"))), Component::leaf("code", text(ns.get("code")))],
+        )
     });
+    // Built once; every variant shares it.
+    let value = match exception_value(exc.raw) {
+        Some(raw) => {
+            let normalized = normalize_message(&raw);
+            let changed = normalized != raw;
+            match normalized.is_empty() {
+                true => Component::empty("value"),
+                false if changed => Component::leaf("value", normalized).with_hint("stripped event-specific values"),
+                false => Component::leaf("value", normalized),
+            }
+        }
+        None => Component::empty("value"),
+    };
     let stacks = match &exc.stack {
         Some(stack) => stacktrace_variants(stack),
         None => vec![(APP, Component::empty("stacktrace"))],
@@ -83,26 +81,14 @@ fn single_exception(exc: &PreparedException<'_>) -> Variants {
     stacks
         .into_iter()
         .map(|(name, stack)| {
-            let mut value_component = match &value {
-                Some((normalized, changed)) if !normalized.is_empty() => {
-                    let c = Component::leaf("value", normalized.as_str());
-                    if *changed {
-                        c.with_hint("stripped event-specific values")
-                    } else {
-                        c
-                    }
-                }
-                _ => Component::empty("value"),
-            };
+            let mut value_component = value.clone();
             if stack.contributes && value_component.contributes {
                 value_component.ignore("ignored because stacktrace takes precedence");
             }
             if ns_error.as_ref().is_some_and(|n| n.contributes) && value_component.contributes {
                 value_component.ignore("ignored because ns-error info takes precedence");
             }
-            let mut children = vec![ty.clone(), value_component];
-            children.extend(ns_error.clone());
-            children.push(stack);
+            let children = [ty.clone(), value_component].into_iter().chain(ns_error.clone()).chain([stack]);
             (name, Component::with_children("exception", children))
         })
         .collect()
@@ -114,10 +100,7 @@ pub fn chained_exception_variants(
     platform: &str,
     sdk_version: Option<&str>,
 ) -> Variants {
-    let mut per_exception: Vec<Option<Variants>> = exceptions
-        .iter()
-        .map(|e| Some(single_exception(e)))
-        .collect();
+    let mut per_exception: Vec<Option<Variants>> = exceptions.iter().map(|e| Some(single_exception(e))).collect();
     let selected = if platform == "python" && sdk_version.is_some_and(|v| v.starts_with('3')) {
         (0..exceptions.len()).collect()
     } else {
@@ -135,10 +118,7 @@ pub fn chained_exception_variants(
             }
         }
     }
-    merged
-        .into_iter()
-        .map(|(name, list)| (name, Component::with_children("chained_exception", list)))
-        .collect()
+    merged.into_iter().map(|(name, list)| (name, Component::with_children("chained_exception", list))).collect()
 }
 
 struct Node {
@@ -151,10 +131,7 @@ fn mechanism_int(raw: &Value, key: &str) -> Option<i64> {
 }
 
 /// Indices of the exceptions that take part in grouping (RFC 0079). Malformed trees keep all.
-fn select_for_exception_groups(
-    exceptions: &[PreparedException<'_>],
-    components: &[Option<Variants>],
-) -> Vec<usize> {
+fn select_for_exception_groups(exceptions: &[PreparedException<'_>], components: &[Option<Variants>]) -> Vec<usize> {
     let all: Vec<usize> = (0..exceptions.len()).collect();
     if exceptions.len() <= 1 {
         return all;
@@ -163,25 +140,12 @@ fn select_for_exception_groups(
     for (idx, exc) in exceptions.iter().enumerate().rev() {
         let id = mechanism_int(exc.raw, "exception_id");
         let parent = mechanism_int(exc.raw, "parent_id");
-        let Some(id) = id
-            .filter(|id| Some(*id) != parent && tree.get(id).is_none_or(|n| n.exception.is_none()))
-        else {
+        let Some(id) = id.filter(|id| Some(*id) != parent && tree.get(id).is_none_or(|n| n.exception.is_none())) else {
             return all;
         };
-        tree.entry(id)
-            .or_insert(Node {
-                exception: None,
-                children: Vec::new(),
-            })
-            .exception = Some(idx);
+        tree.entry(id).or_insert(Node { exception: None, children: Vec::new() }).exception = Some(idx);
         if let Some(parent) = parent {
-            tree.entry(parent)
-                .or_insert(Node {
-                    exception: None,
-                    children: Vec::new(),
-                })
-                .children
-                .push(idx);
+            tree.entry(parent).or_insert(Node { exception: None, children: Vec::new() }).children.push(idx);
         }
     }
     let children_of = |idx: usize| -> &[usize] {
@@ -191,10 +155,7 @@ fn select_for_exception_groups(
             .unwrap_or_default()
     };
     let is_group = |idx: usize| {
-        mechanism(exceptions[idx].raw)
-            .and_then(|m| m.get("is_exception_group"))
-            .and_then(Value::as_bool)
-            == Some(true)
+        mechanism(exceptions[idx].raw).and_then(|m| m.get("is_exception_group")).and_then(Value::as_bool) == Some(true)
     };
     let Some(root) = tree.get(&0).and_then(|n| n.exception) else {
         return all;
@@ -215,18 +176,11 @@ fn select_for_exception_groups(
     if top_level.is_empty() {
         return all;
     }
-    let type_of = |idx: usize| {
-        str_at(exceptions[idx].raw, "type")
-            .unwrap_or("None")
-            .to_owned()
-    };
+    let type_of = |idx: usize| str_at(exceptions[idx].raw, "type").unwrap_or("None").to_owned();
     top_level.sort_by_key(|&idx| std::cmp::Reverse(type_of(idx)));
     let mut distinct: Vec<usize> = Vec::new();
     for idx in top_level {
-        if distinct
-            .last()
-            .is_none_or(|&last| components[last] != components[idx])
-        {
+        if distinct.last().is_none_or(|&last| components[last] != components[idx]) {
             distinct.push(idx);
         }
     }

@@ -12,11 +12,12 @@
 //! filenames; function names get per-platform clean-up; low-quality JavaScript frames (eval,
 //! `[native code]`) are ignored as a whole.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::grouping::component::Component;
+use crate::grouping::component::{Component, Text};
 use crate::grouping::frames::Frame;
 use crate::grouping::functions::family_for_platform;
 
@@ -27,17 +28,13 @@ fn re(pattern: &str) -> Regex {
 static RUBY_ERB: LazyLock<Regex> = LazyLock::new(|| re(r"__\d{4,}_\d{4,}$"));
 static JAVA_REFLECT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+"));
-static JAVA_CGLIB: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?"));
-static JAVA_ASSIST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(\$\$_javassist)(?:_seam)?(?:_[0-9]+)?"));
+static JAVA_CGLIB: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?"));
+static JAVA_ASSIST: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$_javassist)(?:_seam)?(?:_[0-9]+)?"));
 static CLOJURE: LazyLock<Regex> = LazyLock::new(|| re(r"(\$fn__)\d+"));
-static JAVA_ENHANCER_BY: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(\$\$?EnhancerBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?"));
+static JAVA_ENHANCER_BY: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?EnhancerBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?"));
 static JAVA_FAST_CLASS_BY: LazyLock<Regex> =
     LazyLock::new(|| re(r"(\$\$?FastClassBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?"));
-static JAVA_HIBERNATE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(\$\$?HibernateProxy\$?\$)\w+(_[0-9]+)?"));
+static JAVA_HIBERNATE: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?HibernateProxy\$?\$)\w+(_[0-9]+)?"));
 
 /// Platforms whose context lines are trusted for grouping.
 const CONTEXT_LINE_PLATFORMS: [&str; 5] = ["javascript", "node", "python", "php", "ruby"];
@@ -47,10 +44,7 @@ pub fn has_url_origin(path: Option<&str>, files_count: bool) -> bool {
     let Some(path) = path else {
         return false;
     };
-    if ["http:", "https:", "applewebdata:", "blob:"]
-        .iter()
-        .any(|p| path.starts_with(p))
-    {
+    if ["http:", "https:", "applewebdata:", "blob:"].iter().any(|p| path.starts_with(p)) {
         return true;
     }
     files_count && path.starts_with("file:")
@@ -71,31 +65,27 @@ pub fn frame_component(frame: &Frame<'_>) -> Component {
         .filter(|_| CONTEXT_LINE_PLATFORMS.contains(&platform))
         .map(|line| context_line_component(frame, line, javascript));
     let context_usable = context_line.as_ref().is_some_and(|c| c.contributes);
-    let function = function_component(frame, platform, context_usable);
+    let mut function = function_component(frame, platform, context_usable);
+    // As upstream, the frame's flag is derived before the JavaScript clean-up below.
+    let contributes = [&module, &filename, &function].into_iter().chain(&context_line).any(|c| c.contributes);
 
-    let mut children = vec![module, filename, function];
-    children.extend(context_line);
-    let mut component = Component::with_children("frame", children);
-
-    if javascript {
-        let name = frame
-            .raw_function
-            .or(frame.function.as_deref())
-            .map(|f| f.rsplit('.').next().unwrap_or(f));
-        if let Some(function) = component.child_mut("function") {
-            match name {
-                None | Some("") => function.contributes = false,
-                Some("?" | "<anonymous function>" | "<anonymous>" | "Anonymous function") => {
-                    function.ignore("ignored unknown function name");
-                }
-                Some(n) if n.ends_with("/<") => function.ignore("ignored unknown function name"),
-                Some(_) => {}
+    let javascript_name =
+        javascript.then(|| frame.raw_function.or(frame.function.as_deref()).map(|f| f.rsplit('.').next().unwrap_or(f)));
+    if let Some(name) = javascript_name {
+        match name {
+            None | Some("") => function.contributes = false,
+            Some("?" | "<anonymous function>" | "<anonymous>" | "Anonymous function") => {
+                function.ignore("ignored unknown function name");
             }
+            Some(n) if n.ends_with("/<") => function.ignore("ignored unknown function name"),
+            Some(_) => {}
         }
-        let low_quality_path = matches!(
-            frame.abs_path,
-            Some("[native code]" | "native code" | "eval code" | "<anonymous>")
-        );
+    }
+    let children = [module, filename, function].into_iter().chain(context_line);
+    let mut component = Component { contributes, ..Component::with_children("frame", children) };
+    if let Some(name) = javascript_name {
+        let low_quality_path =
+            matches!(frame.abs_path, Some("[native code]" | "native code" | "eval code" | "<anonymous>"));
         if name == Some("eval") || low_quality_path {
             component.ignore("ignored low quality javascript frame");
         }
@@ -103,13 +93,33 @@ pub fn frame_component(frame: &Frame<'_>) -> Component {
     component
 }
 
+/// `s` with whitespace runs collapsed to one space and trimmed (`split_whitespace` + `join`),
+/// borrowed when only the ends had whitespace.
+fn collapse_whitespace(s: &str) -> Cow<'_, str> {
+    let trimmed = s.trim();
+    let mut prev_space = false;
+    let single_spaced = trimmed.chars().all(|c| {
+        let ok = !c.is_whitespace() || (c == ' ' && !prev_space);
+        prev_space = c.is_whitespace();
+        ok
+    });
+    if single_spaced {
+        return Cow::Borrowed(trimmed);
+    }
+    Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 fn filename_component(frame: &Frame<'_>, platform: &str) -> Component {
     let Some(filename) = frame.filename.as_deref() else {
         return Component::empty("filename");
     };
     let basename = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
-    let basename = basename.to_lowercase();
-    let mut component = Component::leaf("filename", basename.as_str());
+    let basename = if basename.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
+        Cow::Owned(basename.to_lowercase())
+    } else {
+        Cow::Borrowed(basename)
+    };
+    let mut component = Component::leaf("filename", Text::from_cow(basename.clone()));
     if has_url_origin(frame.abs_path, false) {
         component.ignore("ignored because frame points to a URL");
     } else if basename == "<anonymous>" {
@@ -119,7 +129,7 @@ fn filename_component(frame: &Frame<'_>, platform: &str) -> Component {
     } else if platform == "java" {
         let cleaned = JAVA_ASSIST.replace_all(&basename, "$1<auto>");
         if cleaned != basename {
-            component.replace_text(cleaned, "cleaned javassist parts");
+            component.replace_text(Text::from_cow(cleaned), "cleaned javassist parts");
         }
     }
     component
@@ -129,22 +139,17 @@ fn module_component(frame: &Frame<'_>, platform: &str) -> Component {
     let Some(module) = frame.module else {
         return Component::empty("module");
     };
-    let mut component = Component::leaf("module", module);
-    if platform == "javascript"
-        && module.contains('/')
-        && frame.abs_path.is_some_and(|p| p.ends_with(module))
-    {
+    let mut component = Component::leaf("module", Text::copied(module));
+    if platform == "javascript" && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
         component.ignore("ignored bad javascript module");
     } else if platform == "java" {
         if module.contains("$$Lambda$") {
             component.ignore("ignored java lambda");
         }
-        const REFLECTION: [&str; 2] = [
-            "sun.reflect.GeneratedMethodAccessor",
-            "jdk.internal.reflect.GeneratedMethodAccessor",
-        ];
+        const REFLECTION: [&str; 2] =
+            ["sun.reflect.GeneratedMethodAccessor", "jdk.internal.reflect.GeneratedMethodAccessor"];
         if let Some(prefix) = REFLECTION.iter().find(|p| module.starts_with(*p)) {
-            component.replace_text(*prefix, "removed reflection marker");
+            component.replace_text(Text::from(*prefix), "removed reflection marker");
         } else {
             let mut cleaned = module.to_owned();
             for re in [
@@ -167,11 +172,11 @@ fn module_component(frame: &Frame<'_>, platform: &str) -> Component {
 }
 
 fn context_line_component(frame: &Frame<'_>, raw_line: &str, javascript: bool) -> Component {
-    let line = raw_line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = collapse_whitespace(raw_line);
     if line.is_empty() {
         return Component::empty("context_line");
     }
-    let mut component = Component::leaf("context_line", line);
+    let mut component = Component::leaf("context_line", Text::from_cow(line));
     if raw_line.chars().count() > 120 {
         component.ignore("ignored because line is too long");
     } else if javascript && frame.function.is_none() && has_url_origin(frame.abs_path, true) {
@@ -189,7 +194,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
     let Some(name) = name else {
         return Component::empty("function");
     };
-    let mut component = Component::leaf("function", name);
+    let mut component = Component::leaf("function", Text::copied(name));
     match platform {
         "ruby" => {
             if name.starts_with("block ") {
@@ -197,7 +202,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
             } else {
                 let cleaned = RUBY_ERB.replace(name, "");
                 if cleaned != name {
-                    component.replace_text(cleaned, "removed generated erb template suffix");
+                    component.replace_text(Text::from_cow(cleaned), "removed generated erb template suffix");
                 }
             }
         }
@@ -205,11 +210,8 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
             if name.starts_with("[Anonymous") || name.starts_with("class@anonymous\0") {
                 component.ignore("ignored anonymous function");
             }
-            if let Some((_, method)) = name
-                .strip_prefix("class@anonymous")
-                .and_then(|_| name.rsplit_once("::"))
-            {
-                component.replace_text(method, "anonymous class method");
+            if let Some((_, method)) = name.strip_prefix("class@anonymous").and_then(|_| name.rsplit_once("::")) {
+                component.replace_text(Text::copied(method), "anonymous class method");
             }
         }
         "java" => {
@@ -223,7 +225,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
             }
             "javascript" => {
                 if let Some((_, short)) = name.rsplit_once('.') {
-                    component.replace_text(short, "trimmed javascript function");
+                    component.replace_text(Text::copied(short), "trimmed javascript function");
                 }
                 if frame.sourcemap && context_usable {
                     component.ignore("ignored because sourcemap used and context line available");

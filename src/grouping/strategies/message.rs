@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::grouping::component::Component;
+use crate::grouping::component::{Component, Text};
 use crate::grouping::event::{LogEntry, str_at};
 use crate::grouping::parameterize::normalize_message;
 
@@ -27,15 +27,10 @@ pub fn message_variants(log: &LogEntry<'_>) -> Variants {
 /// The `default` variant for a rendered template (`filename` + `context_line`).
 pub fn template_variants(template: &Value) -> Variants {
     let part = |id, key| match str_at(template, key) {
-        Some(v) => Component::leaf(id, v),
+        Some(v) => Component::leaf(id, Text::copied(v)),
         None => Component::empty(id),
     };
-    let component = Component::with_children(
-        "template",
-        vec![
-            part("filename", "filename"),
-            part("context_line", "context_line"),
-        ],
-    );
+    let component =
+        Component::with_children("template", vec![part("filename", "filename"), part("context_line", "context_line")]);
     vec![(DEFAULT, component)]
 }

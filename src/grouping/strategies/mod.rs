@@ -23,7 +23,7 @@ mod security;
 mod stacktrace;
 pub mod threads;
 
-use crate::grouping::component::Component;
+use crate::grouping::component::{Component, Text};
 use crate::grouping::event::str_at;
 use crate::grouping::prepared::PreparedEvent;
 
@@ -45,12 +45,8 @@ pub fn root_components(event: &PreparedEvent<'_>) -> Variants {
     let mut results = Vec::new();
     if !event.exceptions.is_empty() {
         let sdk_version = view.0.get("sdk").and_then(|s| str_at(s, "version"));
-        let variants =
-            exception::chained_exception_variants(&event.exceptions, event.platform, sdk_version);
-        results.push(StrategyResult {
-            name: "exception",
-            variants: finish_stack_strategy(variants),
-        });
+        let variants = exception::chained_exception_variants(&event.exceptions, event.platform, sdk_version);
+        results.push(StrategyResult { name: "exception", variants: finish_stack_strategy(variants) });
     }
     if let Some(threads) = &event.threads {
         results.push(StrategyResult {
@@ -66,10 +62,7 @@ pub fn root_components(event: &PreparedEvent<'_>) -> Variants {
     }
     let default_only = |name, variants| StrategyResult { name, variants };
     if let Some(template) = view.interface("template", "sentry.interfaces.Template") {
-        results.push(default_only(
-            "template",
-            message::template_variants(template),
-        ));
+        results.push(default_only("template", message::template_variants(template)));
     }
     if let Some(csp) = view.interface("csp", "sentry.interfaces.Csp") {
         results.push(default_only("csp", security::csp_variants(csp)));
@@ -80,10 +73,7 @@ pub fn root_components(event: &PreparedEvent<'_>) -> Variants {
         ("expectct", "expect-ct", "expectct"),
     ] {
         if let Some(report) = view.0.get(key).filter(|r| r.is_object()) {
-            results.push(default_only(
-                name,
-                security::hostname_report_variants(id, report),
-            ));
+            results.push(default_only(name, security::hostname_report_variants(id, report)));
         }
     }
     if let Some(log) = view.logentry() {
@@ -95,29 +85,21 @@ pub fn root_components(event: &PreparedEvent<'_>) -> Variants {
 /// Deduplicates the system variant against the app variant, then lets a variant with a
 /// contributing stack trace silence the others.
 fn finish_stack_strategy(mut variants: Variants) -> Variants {
-    let app_values: Option<Vec<String>> = variants
-        .iter()
-        .find(|(name, c)| *name == APP && c.contributes)
-        .map(|(_, c)| {
-            c.contributing_values()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        });
-    if let Some(app_values) = app_values {
-        for (_, component) in variants.iter_mut().filter(|(n, _)| *n != APP) {
+    let same_as_app: Vec<usize> = match variants.iter().find(|(name, c)| *name == APP && c.contributes) {
+        Some((_, app)) => {
+            let app_values = app.contributing_values();
             // Same values, same hash.
-            if component.contributes && component.contributing_values() == app_values {
-                component.ignore(format!("ignored because hash matches {APP} variant"));
-            }
+            let same = |c: &Component| c.contributes && c.contributing_values() == app_values;
+            variants.iter().enumerate().filter(|(_, (n, c))| *n != APP && same(c)).map(|(idx, _)| idx).collect()
         }
+        None => Vec::new(),
+    };
+    for idx in same_as_app {
+        variants[idx].1.ignore(Text::from(format!("ignored because hash matches {APP} variant")));
     }
     if variants.len() > 1 {
-        let with_stack: Vec<&'static str> = variants
-            .iter()
-            .filter(|(_, c)| c.has_contributing_stacktrace())
-            .map(|(n, _)| *n)
-            .collect();
+        let with_stack: Vec<&'static str> =
+            variants.iter().filter(|(_, c)| c.has_contributing_stacktrace()).map(|(n, _)| *n).collect();
         if !with_stack.is_empty() {
             let others = match with_stack[..] {
                 [one] => format!("the {one} variant does"),
@@ -136,33 +118,22 @@ fn finish_stack_strategy(mut variants: Variants) -> Variants {
 }
 
 fn apply_precedence(results: Vec<StrategyResult>) -> Variants {
-    let mut winner: Option<(&'static str, String)> = None;
+    let mut winner: Option<(&'static str, Text)> = None;
     let mut roots: Vec<(&'static str, Vec<Component>)> = Vec::new();
     for result in results {
-        let contributing: Vec<&'static str> = result
-            .variants
-            .iter()
-            .filter(|(_, c)| c.contributes)
-            .map(|(n, _)| *n)
-            .collect();
+        let contributing: Vec<&'static str> =
+            result.variants.iter().filter(|(_, c)| c.contributes).map(|(n, _)| *n).collect();
         match &winner {
             None if !contributing.is_empty() => {
                 let mut names = contributing.clone();
                 names.sort_unstable();
-                let verb = if result.name.ends_with('s') {
-                    "take"
-                } else {
-                    "takes"
-                };
+                let verb = if result.name.ends_with('s') { "take" } else { "takes" };
                 let subject = if contributing.contains(&DEFAULT) {
                     result.name.to_owned()
                 } else {
                     format!("{} {}", names.join("/"), result.name)
                 };
-                winner = Some((
-                    result.name,
-                    format!("ignored because {subject} {verb} precedence"),
-                ));
+                winner = Some((result.name, Text::from(format!("ignored because {subject} {verb} precedence"))));
             }
             _ => {}
         }

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::grouping::component::Component;
+use crate::grouping::component::{Component, Text};
 use crate::grouping::event::str_at;
 
 use super::{DEFAULT, Variants};
@@ -17,13 +17,11 @@ use super::{DEFAULT, Variants};
 const LOCAL: &str = "'self'";
 
 /// Schemes that `urlunsplit` renders with `//` even without a host.
-const NETLOC_SCHEMES: [&str; 12] = [
-    "ftp", "http", "https", "ws", "wss", "file", "gopher", "nntp", "telnet", "imap", "prospero",
-    "sftp",
-];
+const NETLOC_SCHEMES: [&str; 12] =
+    ["ftp", "http", "https", "ws", "wss", "file", "gopher", "nntp", "telnet", "imap", "prospero", "sftp"];
 
 fn salt(value: &str) -> Component {
-    Component::leaf("salt", value).with_hint("a static salt")
+    Component::leaf("salt", Text::copied(value)).with_hint("a static salt")
 }
 
 /// The blocked URI reduced to what identifies its origin.
@@ -38,10 +36,8 @@ pub fn normalize_blocked_uri(value: &str) -> String {
         return value.to_owned();
     };
     let scheme = scheme.to_lowercase();
-    let netloc = rest
-        .strip_prefix("//")
-        .map(|r| r.split(['/', '?', '#']).next().unwrap_or_default())
-        .unwrap_or_default();
+    let netloc =
+        rest.strip_prefix("//").map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
     if scheme == "http" || scheme == "https" {
         return netloc.to_owned();
     }
@@ -63,17 +59,15 @@ pub fn csp_variants(csp: &Value) -> Variants {
     let directive = str_at(csp, "effective_directive").unwrap_or("None");
     let uri = normalize_blocked_uri(str_at(csp, "blocked_uri").unwrap_or_default());
     let violated = str_at(csp, "violated_directive");
-    let local_violation = violated
-        .filter(|_| directive == "script-src" && uri == LOCAL)
-        .and_then(|v| {
-            if v.contains("'unsafe-inline'") {
-                Some("unsafe-inline")
-            } else if v.contains("'unsafe-eval'") {
-                Some("unsafe-eval")
-            } else {
-                None
-            }
-        });
+    let local_violation = violated.filter(|_| directive == "script-src" && uri == LOCAL).and_then(|v| {
+        if v.contains("'unsafe-inline'") {
+            Some("unsafe-inline")
+        } else if v.contains("'unsafe-eval'") {
+            Some("unsafe-eval")
+        } else {
+            None
+        }
+    });
     let (violation, uri) = match local_violation {
         Some(kind) => {
             let mut uri = Component::leaf("uri", uri);
@@ -93,11 +87,8 @@ pub fn csp_variants(csp: &Value) -> Variants {
 /// The `default` variant of an HPKP, Expect-CT or Expect-Staple report.
 pub fn hostname_report_variants(id: &'static str, report: &Value) -> Variants {
     let hostname = match str_at(report, "hostname") {
-        Some(h) => Component::leaf("hostname", h),
+        Some(h) => Component::leaf("hostname", Text::copied(h)),
         None => Component::empty("hostname"),
     };
-    vec![(
-        DEFAULT,
-        Component::with_children(id, vec![salt(id), hostname]),
-    )]
+    vec![(DEFAULT, Component::with_children(id, vec![salt(id), hostname]))]
 }

@@ -9,7 +9,7 @@
 //! then get the `+group`/`-group`/`max-frames`/`min-frames` rules. A stack trace without frames,
 //! without contributing frames or (app) without in-app frames does not contribute.
 
-use crate::grouping::component::{Component, ComponentValue};
+use crate::grouping::component::{Component, Text};
 use crate::grouping::enhancers::{self, Contribution};
 use crate::grouping::frames::{Frame, Stack};
 use crate::grouping::functions::family_for_platform;
@@ -58,32 +58,24 @@ fn single_variant(stack: &Stack<'_>, mut components: Vec<Component>, app: bool) 
     }
     ignore_lonely_javascript_frame(frames, &mut components);
 
-    let mut contributions: Vec<Contribution> = components
-        .iter()
-        .map(|c| Contribution {
-            contributes: c.contributes,
-            hint: None,
-        })
-        .collect();
+    let mut contributions: Vec<Contribution> =
+        components.iter().map(|c| Contribution { contributes: c.contributes, hint: None }).collect();
     let assembled = enhancers::assemble(&stack.updates, &stack.rule_frames, &mut contributions);
 
     let mut in_app_contributing = 0;
     for ((component, rule), frame) in components.iter_mut().zip(contributions).zip(frames) {
         let rule_hint = rule.hint;
-        let is_in_app_hint = |h: &String| h.starts_with("marked in-app");
-        let is_out_of_app_hint = |h: &String| h.starts_with("marked out of app");
+        let is_in_app_hint = |h: &Text| h.starts_with("marked in-app");
+        let is_out_of_app_hint = |h: &Text| h.starts_with("marked out of app");
         if app && !frame.in_app {
             component.contributes = false;
             component.hint = match rule_hint.filter(is_out_of_app_hint) {
                 Some(hint) => Some(hint),
-                None => component
-                    .hint
-                    .take()
-                    .or_else(|| Some("non app frame".into())),
+                None => component.hint.take().or(Some(Text::from("non app frame"))),
             };
         } else {
             component.contributes = rule.contributes;
-            let keep_rule_hint = |h: &String| app || !(is_in_app_hint(h) || is_out_of_app_hint(h));
+            let keep_rule_hint = |h: &Text| app || !(is_in_app_hint(h) || is_out_of_app_hint(h));
             if let Some(hint) = rule_hint.filter(keep_rule_hint) {
                 component.hint = Some(hint);
             }
@@ -91,22 +83,9 @@ fn single_variant(stack: &Stack<'_>, mut components: Vec<Component>, app: bool) 
         in_app_contributing += usize::from(frame.in_app && component.contributes);
     }
 
-    let (contributes, hint) = if app && in_app_contributing == 0 {
-        (false, None)
-    } else {
-        (assembled.contributes, assembled.hint)
-    };
-    Component {
-        contributes,
-        hint,
-        ..Component::new(
-            "stacktrace",
-            components
-                .into_iter()
-                .map(ComponentValue::Component)
-                .collect(),
-        )
-    }
+    let (contributes, hint) =
+        if app && in_app_contributing == 0 { (false, None) } else { (assembled.contributes, assembled.hint) };
+    Component { contributes, hint, ..Component::with_children("stacktrace", components) }
 }
 
 /// A lone JavaScript frame without function name and without URL says nothing about the error.

@@ -81,11 +81,7 @@ pub(crate) fn lenient_string(object: &mut Map<String, Value>, key: &str) {
 }
 
 /// The envelope header's id, else the payload's, else a fresh one.
-pub(crate) fn event_id(
-    event: &mut Map<String, Value>,
-    opts: &NormalizeOptions,
-    errors: &mut Errors,
-) -> EventId {
+pub(crate) fn event_id(event: &mut Map<String, Value>, opts: &NormalizeOptions, errors: &mut Errors) -> EventId {
     let from_payload = match event.remove("event_id") {
         Some(Value::String(text)) => match text.parse::<EventId>() {
             Ok(id) => Some(id),
@@ -100,9 +96,7 @@ pub(crate) fn event_id(
             None
         }
     };
-    opts.envelope_event_id
-        .or(from_payload)
-        .unwrap_or_else(EventId::new_random)
+    opts.envelope_event_id.or(from_payload).unwrap_or_else(EventId::new_random)
 }
 
 /// Level, platform, logger, release, environment, dist, transaction, culprit and sdk.
@@ -125,20 +119,11 @@ pub(crate) fn normalize_scalars(
     let platform = match event.get("platform").and_then(Value::as_str) {
         Some(p) if VALID_PLATFORMS.contains(&p) => p.to_owned(),
         Some(_) => "other".to_owned(),
-        None => opts
-            .project_platform
-            .as_deref()
-            .filter(|p| VALID_PLATFORMS.contains(p))
-            .unwrap_or("other")
-            .to_owned(),
+        None => opts.project_platform.as_deref().filter(|p| VALID_PLATFORMS.contains(p)).unwrap_or("other").to_owned(),
     };
     event.insert("platform".into(), platform.into());
 
-    let logger = event
-        .get("logger")
-        .and_then(Value::as_str)
-        .map(shorten_logger)
-        .unwrap_or_default();
+    let logger = event.get("logger").and_then(Value::as_str).map(shorten_logger).unwrap_or_default();
     event.insert("logger".into(), logger.into());
 
     for key in ["release", "environment", "dist", "transaction", "culprit"] {
@@ -158,9 +143,7 @@ pub(crate) fn normalize_scalars(
             _ => None,
         };
         if let Some(reason) = problem
-            && let Some(value) = event
-                .remove(key)
-                .filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            && let Some(value) = event.remove(key).filter(|v| v.as_str().is_some_and(|s| !s.is_empty()))
         {
             errors.invalid(key, reason, value);
         }
@@ -175,11 +158,7 @@ pub(crate) fn normalize_scalars(
             event.insert("sdk".into(), Value::Object(sdk));
         }
     }
-    if event
-        .get("time_spent")
-        .and_then(Value::as_u64)
-        .is_some_and(|t| t >= (1 << 31) - 1)
-    {
+    if event.get("time_spent").and_then(Value::as_u64).is_some_and(|t| t >= (1 << 31) - 1) {
         event.remove("time_spent");
     }
     if let Some(fingerprint) = event.get_mut("fingerprint") {
@@ -226,10 +205,7 @@ fn environment_problem(environment: &str) -> Option<&'static str> {
     if environment.chars().count() > MAX_ENVIRONMENT_CHARS {
         return Some("value too long");
     }
-    if environment.contains(['\n', '\r', '\t', '/', '\x0c'])
-        || environment == "."
-        || environment == ".."
-    {
+    if environment.contains(['\n', '\r', '\t', '/', '\x0c']) || environment == "." || environment == ".." {
         return Some("invalid environment");
     }
     None
@@ -244,10 +220,7 @@ fn shorten_logger(logger: &str) -> String {
         return logger.to_owned();
     }
     let skip = count - (MAX_LOGGER_CHARS - 1);
-    let tail: &str = logger
-        .char_indices()
-        .nth(skip)
-        .map_or("", |(i, _)| &logger[i..]);
+    let tail: &str = logger.char_indices().nth(skip).map_or("", |(i, _)| &logger[i..]);
     let tail = match tail.find('.') {
         Some(dot) if dot + 1 < tail.len() => &tail[dot..],
         _ => tail,
@@ -258,11 +231,7 @@ fn shorten_logger(logger: &str) -> String {
 /// The user object: ids as strings, unknown keys moved into `data`, `{{auto}}` and missing IPs
 /// filled from the client IP when the platform or SDK asks for it, and `sentry_user` set.
 pub(crate) fn normalize_user(event: &mut Map<String, Value>, opts: &NormalizeOptions) {
-    let platform = event
-        .get("platform")
-        .and_then(Value::as_str)
-        .unwrap_or("other")
-        .to_owned();
+    let platform = event.get("platform").and_then(Value::as_str).unwrap_or("other").to_owned();
     let infer = event
         .get("sdk")
         .and_then(|sdk| sdk.pointer("/settings/infer_ip"))
@@ -274,25 +243,18 @@ pub(crate) fn normalize_user(event: &mut Map<String, Value>, opts: &NormalizeOpt
     if !event.get("user").is_some_and(Value::is_object) {
         event.remove("user");
     }
-    let user_ip = event
-        .get("user")
-        .and_then(|u| u.get("ip_address"))
-        .and_then(Value::as_str);
+    let user_ip = event.get("user").and_then(|u| u.get("ip_address")).and_then(Value::as_str);
     let ip = match (user_ip, client_ip) {
         (Some("{{auto}}"), ip) => ip.map(|ip| ip.to_string()),
         (Some(ip), _) => Some(ip.to_owned()),
         (None, _) if remote_addr.is_some() => remote_addr,
-        (None, Some(ip))
-            if infer == InferIp::Auto || IP_INFERRING_PLATFORMS.contains(&platform.as_str()) =>
-        {
+        (None, Some(ip)) if infer == InferIp::Auto || IP_INFERRING_PLATFORMS.contains(&platform.as_str()) => {
             Some(ip.to_string())
         }
         (None, _) => None,
     };
     if let Some(ip) = ip.as_ref() {
-        let user = event
-            .entry("user")
-            .or_insert_with(|| Value::Object(Map::new()));
+        let user = event.entry("user").or_insert_with(|| Value::Object(Map::new()));
         if let Some(user) = user.as_object_mut() {
             user.insert("ip_address".into(), ip.clone().into());
         }
@@ -306,11 +268,7 @@ pub(crate) fn normalize_user(event: &mut Map<String, Value>, opts: &NormalizeOpt
     for key in ["id", "username", "email", "name"] {
         lenient_string(user, key);
     }
-    let extra: Vec<String> = user
-        .keys()
-        .filter(|k| !USER_FIELDS.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let extra: Vec<String> = user.keys().filter(|k| !USER_FIELDS.contains(&k.as_str())).cloned().collect();
     if !extra.is_empty() {
         let mut data = match user.remove("data") {
             Some(Value::Object(data)) => data,
@@ -332,17 +290,8 @@ pub(crate) fn normalize_user(event: &mut Map<String, Value>, opts: &NormalizeOpt
     }
 }
 
-const USER_FIELDS: &[&str] = &[
-    "id",
-    "email",
-    "ip_address",
-    "username",
-    "name",
-    "geo",
-    "segment",
-    "data",
-    "sentry_user",
-];
+const USER_FIELDS: &[&str] =
+    &["id", "email", "ip_address", "username", "name", "geo", "segment", "data", "sentry_user"];
 
 /// `sdk.settings.infer_ip`: `auto` always infers, `never` never does, `legacy` (default) only
 /// for `{{auto}}` and browser/mobile platforms.
@@ -364,10 +313,7 @@ impl InferIp {
 }
 
 /// Replaces `request.env.REMOTE_ADDR == "{{auto}}"` and returns the address if it is a valid IP.
-fn resolve_remote_addr(
-    event: &mut Map<String, Value>,
-    client_ip: Option<IpAddr>,
-) -> Option<String> {
+fn resolve_remote_addr(event: &mut Map<String, Value>, client_ip: Option<IpAddr>) -> Option<String> {
     let env = event.get_mut("request")?.get_mut("env")?.as_object_mut()?;
     let addr = env.get_mut("REMOTE_ADDR")?;
     if addr.as_str() == Some("{{auto}}") {
@@ -408,11 +354,7 @@ pub(crate) fn normalize_contexts(
         if !context.get("type").is_some_and(Value::is_string) {
             context.insert("type".into(), key.clone().into());
         }
-        let ty = context
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let ty = context.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
         if matches!(ty.as_str(), "os" | "browser" | "runtime")
             && !context.contains_key(&ty)
             && let Some(display) = display_name(&context)
@@ -451,9 +393,7 @@ pub(crate) fn transaction_defaults(event: &mut Map<String, Value>) {
     if !event.get("transaction").is_some_and(Value::is_string) {
         event.insert("transaction".into(), "<unlabeled transaction>".into());
     }
-    let info = event
-        .entry("transaction_info")
-        .or_insert_with(|| Value::Object(Map::new()));
+    let info = event.entry("transaction_info").or_insert_with(|| Value::Object(Map::new()));
     if let Some(info) = info.as_object_mut()
         && !info.get("source").is_some_and(Value::is_string)
     {
@@ -492,10 +432,7 @@ mod tests {
     fn long_loggers_are_shortened_from_the_left_at_a_dot() {
         let logger = format!("{}.io.sentry.SomeVeryLongClassName.inner", "a".repeat(50));
         let short = shorten_logger(&logger);
-        assert!(
-            short.starts_with("*.") && short.chars().count() <= 64,
-            "{short}"
-        );
+        assert!(short.starts_with("*.") && short.chars().count() <= 64, "{short}");
         assert!(short.ends_with(".inner"));
         assert_eq!(shorten_logger(&"x".repeat(80)).chars().count(), 64);
         assert_eq!(shorten_logger(" app.views "), "app.views");

@@ -20,12 +20,10 @@ use super::Errors;
 use super::fields::lenient_string;
 
 static PYTHON_FORMAT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"%(?:\(([^)]*)\))?[#0 +\-]*(?:\d+|\*)?(?:\.\d+)?[hlL]?([diouxXeEfFgGcrsa%])")
-        .expect("static regex")
+    Regex::new(r"%(?:\(([^)]*)\))?[#0 +\-]*(?:\d+|\*)?(?:\.\d+)?[hlL]?([diouxXeEfFgGcrsa%])").expect("static regex")
 });
 
-static CURLY_FORMAT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{([A-Za-z0-9_]*)\}").expect("static regex"));
+static CURLY_FORMAT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{([A-Za-z0-9_]*)\}").expect("static regex"));
 
 pub(crate) fn normalize(event: &mut Map<String, Value>, errors: &mut Errors) {
     let Some(logentry) = event.get_mut("logentry") else {
@@ -68,10 +66,7 @@ pub(crate) fn normalize(event: &mut Map<String, Value>, errors: &mut Errors) {
         return;
     }
     if !entry.contains_key("formatted") {
-        let formatted = match (
-            entry.get("message").and_then(Value::as_str),
-            entry.get("params"),
-        ) {
+        let formatted = match (entry.get("message").and_then(Value::as_str), entry.get("params")) {
             (Some(message), Some(params)) => format_message(message, params),
             _ => None,
         };
@@ -132,11 +127,7 @@ fn format_curly(message: &str, params: &Value) -> Option<String> {
 }
 
 /// Replaces every match with `f`'s result; any `None` fails the whole message.
-fn replace_all(
-    re: &Regex,
-    text: &str,
-    mut f: impl FnMut(&Captures<'_>) -> Option<String>,
-) -> Option<String> {
+fn replace_all(re: &Regex, text: &str, mut f: impl FnMut(&Captures<'_>) -> Option<String>) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for caps in re.captures_iter(text) {
@@ -152,10 +143,7 @@ fn replace_all(
 /// One argument: strings verbatim, numbers as written (hex for `%x`/`%X`, octal for `%o`),
 /// other values as JSON. Numeric conversions of non-numbers fail.
 fn convert(arg: &Value, conversion: &str) -> Option<String> {
-    let numeric = matches!(
-        conversion,
-        "d" | "i" | "u" | "o" | "x" | "X" | "e" | "E" | "f" | "F" | "g" | "G"
-    );
+    let numeric = matches!(conversion, "d" | "i" | "u" | "o" | "x" | "X" | "e" | "E" | "f" | "F" | "g" | "G");
     match arg {
         Value::String(s) if !numeric => Some(s.clone()),
         Value::Number(n) => {
@@ -183,39 +171,22 @@ mod tests {
     use super::*;
 
     fn normalized(input: Value) -> Value {
-        let Value::Object(mut event) = input else {
-            unreachable!("test input is an object")
-        };
+        let Value::Object(mut event) = input else { unreachable!("test input is an object") };
         normalize(&mut event, &mut Errors::default());
         event.remove("logentry").unwrap_or(Value::Null)
     }
 
     #[test]
     fn python_positional_and_named_params_are_formatted() {
-        assert_eq!(
-            format_message("hello, %s!", &json!(["world"])).as_deref(),
-            Some("hello, world!")
-        );
-        assert_eq!(
-            format_message("hello, %(name)s!", &json!({"name": "world"})).as_deref(),
-            Some("hello, world!")
-        );
-        assert_eq!(
-            format_message("%d%% of %x", &json!([50, 255])).as_deref(),
-            Some("50% of ff")
-        );
+        assert_eq!(format_message("hello, %s!", &json!(["world"])).as_deref(), Some("hello, world!"));
+        assert_eq!(format_message("hello, %(name)s!", &json!({"name": "world"})).as_deref(), Some("hello, world!"));
+        assert_eq!(format_message("%d%% of %x", &json!([50, 255])).as_deref(), Some("50% of ff"));
     }
 
     #[test]
     fn java_and_dotnet_curly_params_are_formatted() {
-        assert_eq!(
-            format_message("hello, {}!", &json!(["world"])).as_deref(),
-            Some("hello, world!")
-        );
-        assert_eq!(
-            format_message("hello, {0} {0}!", &json!(["world"])).as_deref(),
-            Some("hello, world world!")
-        );
+        assert_eq!(format_message("hello, {}!", &json!(["world"])).as_deref(), Some("hello, world!"));
+        assert_eq!(format_message("hello, {0} {0}!", &json!(["world"])).as_deref(), Some("hello, world world!"));
     }
 
     #[test]
@@ -227,26 +198,15 @@ mod tests {
 
     #[test]
     fn a_plain_message_string_becomes_formatted() {
-        assert_eq!(
-            normalized(json!({"logentry": "hi"})),
-            json!({"formatted": "hi"})
-        );
-        assert_eq!(
-            normalized(json!({"logentry": {"message": "hi"}})),
-            json!({"formatted": "hi"})
-        );
-        assert_eq!(
-            normalized(json!({"logentry": {"message": "hi", "formatted": "hi"}})),
-            json!({"formatted": "hi"})
-        );
+        assert_eq!(normalized(json!({"logentry": "hi"})), json!({"formatted": "hi"}));
+        assert_eq!(normalized(json!({"logentry": {"message": "hi"}})), json!({"formatted": "hi"}));
+        assert_eq!(normalized(json!({"logentry": {"message": "hi", "formatted": "hi"}})), json!({"formatted": "hi"}));
     }
 
     #[test]
     fn params_without_any_message_delete_the_logentry() {
         let mut errors = Errors::default();
-        let Value::Object(mut event) = json!({"logentry": {"params": [1]}}) else {
-            unreachable!()
-        };
+        let Value::Object(mut event) = json!({"logentry": {"params": [1]}}) else { unreachable!() };
         normalize(&mut event, &mut errors);
         assert!(event.get("logentry").is_none());
         assert_eq!(errors.0.len(), 1);

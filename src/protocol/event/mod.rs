@@ -153,13 +153,7 @@ pub(crate) struct Errors(Vec<Value>);
 
 impl Errors {
     /// Records a problem with the field `name` (a dotted path).
-    pub(crate) fn push(
-        &mut self,
-        ty: &str,
-        name: &str,
-        reason: Option<&str>,
-        value: Option<Value>,
-    ) {
+    pub(crate) fn push(&mut self, ty: &str, name: &str, reason: Option<&str>, value: Option<Value>) {
         let mut entry = Map::new();
         entry.insert("type".into(), ty.into());
         entry.insert("name".into(), name.into());
@@ -179,19 +173,13 @@ impl Errors {
 }
 
 /// Parses and normalizes one event payload.
-pub fn normalize_event(
-    payload: &[u8],
-    opts: &NormalizeOptions,
-) -> Result<NormalizedEvent, EventError> {
+pub fn normalize_event(payload: &[u8], opts: &NormalizeOptions) -> Result<NormalizedEvent, EventError> {
     let value: Value = serde_json::from_slice(payload).map_err(EventError::InvalidJson)?;
     normalize_value(value, opts)
 }
 
 /// Normalizes an already parsed event (e.g. from the legacy store endpoint).
-pub fn normalize_value(
-    mut value: Value,
-    opts: &NormalizeOptions,
-) -> Result<NormalizedEvent, EventError> {
+pub fn normalize_value(mut value: Value, opts: &NormalizeOptions) -> Result<NormalizedEvent, EventError> {
     let Value::Object(event) = &mut value else {
         return Err(EventError::NotAnObject);
     };
@@ -200,8 +188,7 @@ pub fn normalize_value(
     shape::resolve_aliases(event);
     let event_id = fields::event_id(event, opts, &mut errors);
     let is_transaction = opts.kind == EventKind::Transaction
-        || (opts.kind == EventKind::Event
-            && event.get("type").and_then(Value::as_str) == Some("transaction"));
+        || (opts.kind == EventKind::Event && event.get("type").and_then(Value::as_str) == Some("transaction"));
 
     shape::normalize_values(event, &mut errors);
     shape::normalize_tags(event, &mut errors);
@@ -226,11 +213,7 @@ pub fn normalize_value(
     }
     event.insert("event_id".into(), event_id.to_string().into());
     let summary = summary::summarize(event, ty);
-    Ok(NormalizedEvent {
-        event_id,
-        payload: value,
-        summary,
-    })
+    Ok(NormalizedEvent { event_id, payload: value, summary })
 }
 
 #[cfg(test)]

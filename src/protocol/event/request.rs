@@ -127,12 +127,7 @@ fn pairs_of(value: Value) -> Vec<(String, Value)> {
 }
 
 fn to_pairs(pairs: Vec<(String, Value)>) -> Value {
-    Value::Array(
-        pairs
-            .into_iter()
-            .map(|(k, v)| Value::Array(vec![Value::String(k), v]))
-            .collect(),
-    )
+    Value::Array(pairs.into_iter().map(|(k, v)| Value::Array(vec![Value::String(k), v])).collect())
 }
 
 /// `content-type` → `Content-Type`.
@@ -141,10 +136,7 @@ fn title_case(name: &str) -> String {
         .map(|word| {
             let mut chars = word.chars();
             chars.next().map_or_else(String::new, |first| {
-                first
-                    .to_uppercase()
-                    .chain(chars.flat_map(char::to_lowercase))
-                    .collect()
+                first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect()
             })
         })
         .collect::<Vec<_>>()
@@ -178,9 +170,7 @@ mod tests {
 
     #[test]
     fn an_explicit_query_string_wins_over_the_url_query() {
-        let Value::Object(mut event) =
-            json!({"request": {"url": "http://x/?a=1", "query_string": "b=2"}})
-        else {
+        let Value::Object(mut event) = json!({"request": {"url": "http://x/?a=1", "query_string": "b=2"}}) else {
             unreachable!()
         };
         normalize(&mut event);

@@ -7,16 +7,8 @@ use super::fields::lenient_string;
 use crate::protocol::timestamp;
 
 /// Keys only the server writes; values sent by clients are discarded.
-const SERVER_FIELDS: &[&str] = &[
-    "_meta",
-    "errors",
-    "received",
-    "project",
-    "key_id",
-    "grouping_config",
-    "ingest_path",
-    "version",
-];
+const SERVER_FIELDS: &[&str] =
+    &["_meta", "errors", "received", "project", "key_id", "grouping_config", "ingest_path", "version"];
 
 /// Legacy interface names and the key they stand for (canonical key wins when both are set).
 const ALIASES: &[(&str, &str)] = &[
@@ -67,16 +59,10 @@ pub(crate) fn normalize_values(event: &mut Map<String, Value>, errors: &mut Erro
     if let Some(values) = values_mut(event, "exception") {
         let before = values.len();
         values.retain(|exc| {
-            exc.get("type").is_some_and(|t| !t.is_null())
-                || exc.get("value").is_some_and(|v| !v.is_null())
+            exc.get("type").is_some_and(|t| !t.is_null()) || exc.get("value").is_some_and(|v| !v.is_null())
         });
         if values.len() != before {
-            errors.push(
-                "missing_attribute",
-                "exception.values",
-                Some("type or value"),
-                None,
-            );
+            errors.push("missing_attribute", "exception.values", Some("type or value"), None);
         }
         for exc in values.iter_mut().filter_map(Value::as_object_mut) {
             for key in ["type", "value", "module"] {
@@ -136,16 +122,13 @@ fn filter_objects(mut list: Vec<Value>) -> Vec<Value> {
 }
 
 /// The `values` array of a coerced list, if present.
-pub(crate) fn values_mut<'a>(
-    event: &'a mut Map<String, Value>,
-    key: &str,
-) -> Option<&'a mut Vec<Value>> {
+pub(crate) fn values_mut<'a>(event: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Vec<Value>> {
     event.get_mut(key)?.get_mut("values")?.as_array_mut()
 }
 
 fn hoist_stacktrace(event: &mut Map<String, Value>) {
-    let single_bare = values_mut(event, "exception")
-        .is_some_and(|values| values.len() == 1 && values[0].get("stacktrace").is_none());
+    let single_bare =
+        values_mut(event, "exception").is_some_and(|values| values.len() == 1 && values[0].get("stacktrace").is_none());
     if !single_bare {
         return;
     }
@@ -158,10 +141,7 @@ fn hoist_stacktrace(event: &mut Map<String, Value>) {
 }
 
 /// Calls `f` on every stack trace object in the event: top-level, exceptions, threads.
-pub(crate) fn for_each_stacktrace(
-    event: &mut Map<String, Value>,
-    mut f: impl FnMut(&mut Map<String, Value>),
-) {
+pub(crate) fn for_each_stacktrace(event: &mut Map<String, Value>, mut f: impl FnMut(&mut Map<String, Value>)) {
     if let Some(Value::Object(st)) = event.get_mut("stacktrace") {
         f(st);
     }
@@ -192,14 +172,8 @@ fn normalize_stacktrace(stacktrace: &mut Map<String, Value>) {
 
 /// Fills `abs_path` from `filename` and `filename` from `abs_path` (URL path only for URLs).
 fn normalize_frame(frame: &mut Map<String, Value>) {
-    let filename = frame
-        .get("filename")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
-    let abs_path = frame
-        .get("abs_path")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let filename = frame.get("filename").and_then(Value::as_str).filter(|s| !s.is_empty());
+    let abs_path = frame.get("abs_path").and_then(Value::as_str).filter(|s| !s.is_empty());
     match (filename, abs_path) {
         (Some(filename), None) => {
             let filename = filename.to_owned();
@@ -216,11 +190,7 @@ fn normalize_frame(frame: &mut Map<String, Value>) {
 /// The path of an absolute URL (`http://foo.com/foo.js?x` → `/foo.js`).
 fn url_path(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
-    if scheme.is_empty()
-        || !scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-    {
+    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
         return None;
     }
     let path = &rest[rest.find('/')?..];
@@ -228,10 +198,7 @@ fn url_path(url: &str) -> Option<&str> {
 }
 
 fn normalize_breadcrumb(crumb: &mut Map<String, Value>, errors: &mut Errors) {
-    match crumb
-        .get("timestamp")
-        .map(|v| (timestamp::parse_value(v), v))
-    {
+    match crumb.get("timestamp").map(|v| (timestamp::parse_value(v), v)) {
         Some((Some(ts), _)) => {
             crumb.insert("timestamp".into(), timestamp::to_value(ts));
         }
@@ -243,10 +210,7 @@ fn normalize_breadcrumb(crumb: &mut Map<String, Value>, errors: &mut Errors) {
         None => {}
     }
     let level = crumb.remove("level");
-    let level = level
-        .as_ref()
-        .map_or(Some("info"), super::fields::parse_level)
-        .unwrap_or("info");
+    let level = level.as_ref().map_or(Some("info"), super::fields::parse_level).unwrap_or("info");
     crumb.insert("level".into(), level.into());
     if !crumb.get("type").is_some_and(Value::is_string) {
         crumb.insert("type".into(), "default".into());
@@ -303,10 +267,7 @@ pub(crate) fn normalize_tags(event: &mut Map<String, Value>, errors: &mut Errors
         }
     }
     if !tags.is_empty() {
-        let pairs = tags
-            .into_iter()
-            .map(|(k, v)| Value::Array(vec![k.into(), v.into()]))
-            .collect();
+        let pairs = tags.into_iter().map(|(k, v)| Value::Array(vec![k.into(), v.into()])).collect();
         event.insert("tags".into(), Value::Array(pairs));
     }
 }
@@ -343,9 +304,7 @@ mod tests {
     use super::*;
 
     fn tags_of(input: Value) -> Value {
-        let Value::Object(mut event) = input else {
-            unreachable!("test input is an object")
-        };
+        let Value::Object(mut event) = input else { unreachable!("test input is an object") };
         normalize_tags(&mut event, &mut Errors::default());
         Value::Object(event)
     }
@@ -355,10 +314,7 @@ mod tests {
         let from_object = tags_of(json!({"tags": {"a": "1", "b": 2, "c": true}}));
         let from_pairs = tags_of(json!({"tags": [["a", "1"], ["b", 2], ["c", true], ["bad"], 7]}));
         assert_eq!(from_object, from_pairs);
-        assert_eq!(
-            from_object["tags"],
-            json!([["a", "1"], ["b", "2"], ["c", "True"]])
-        );
+        assert_eq!(from_object["tags"], json!([["a", "1"], ["b", "2"], ["c", "True"]]));
     }
 
     #[test]
@@ -375,10 +331,7 @@ mod tests {
 
     #[test]
     fn url_paths_are_taken_from_absolute_urls_only() {
-        assert_eq!(
-            url_path("http://foo.com/static/app.js?v=1"),
-            Some("/static/app.js")
-        );
+        assert_eq!(url_path("http://foo.com/static/app.js?v=1"), Some("/static/app.js"));
         assert_eq!(url_path("app:///main.js"), Some("/main.js"));
         assert_eq!(url_path("/usr/lib/python3/x.py"), None);
     }

@@ -77,18 +77,10 @@ pub struct EventUser {
 impl EventUser {
     /// Sentry's `sentry:user` tag value: `id:…`, else `username:…`, `email:…`, `ip:…`.
     pub fn user_key(&self) -> Option<String> {
-        let fields = [
-            ("id", &self.id),
-            ("username", &self.username),
-            ("email", &self.email),
-            ("ip", &self.ip_address),
-        ];
-        fields.into_iter().find_map(|(prefix, value)| {
-            value
-                .as_deref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{prefix}:{v}"))
-        })
+        let fields = [("id", &self.id), ("username", &self.username), ("email", &self.email), ("ip", &self.ip_address)];
+        fields
+            .into_iter()
+            .find_map(|(prefix, value)| value.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{prefix}:{v}")))
     }
 }
 
@@ -157,11 +149,7 @@ pub struct EventSummary {
     pub duration_ms: Option<f64>,
 }
 
-pub(crate) fn event_type(
-    event: &Map<String, Value>,
-    kind: EventKind,
-    is_transaction: bool,
-) -> EventType {
+pub(crate) fn event_type(event: &Map<String, Value>, kind: EventKind, is_transaction: bool) -> EventType {
     let has = |key: &str| event.get(key).is_some_and(|v| !v.is_null());
     if is_transaction {
         EventType::Transaction
@@ -195,18 +183,9 @@ pub(crate) fn user_key(user: &Map<String, Value>) -> Option<String> {
 }
 
 fn event_user(user: &Map<String, Value>) -> Option<EventUser> {
-    let get = |key: &str| {
-        user.get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let user = EventUser {
-        id: get("id"),
-        username: get("username"),
-        email: get("email"),
-        ip_address: get("ip_address"),
-    };
+    let get = |key: &str| user.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let user =
+        EventUser { id: get("id"), username: get("username"), email: get("email"), ip_address: get("ip_address") };
     (user != EventUser::default()).then_some(user)
 }
 
@@ -225,10 +204,7 @@ fn owned(event: &Map<String, Value>, pointer: &str) -> Option<String> {
 
 /// Builds the summary and writes the computed `culprit` into the event when it has none.
 pub(crate) fn summarize(event: &mut Map<String, Value>, ty: EventType) -> EventSummary {
-    let timestamp = event
-        .get("timestamp")
-        .and_then(timestamp::parse_value)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let timestamp = event.get("timestamp").and_then(timestamp::parse_value).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let platform = owned(event, "/platform").unwrap_or_else(|| "other".into());
     let message = owned(event, "/logentry/formatted");
     let transaction = owned(event, "/transaction");
@@ -242,20 +218,14 @@ pub(crate) fn summarize(event: &mut Map<String, Value>, ty: EventType) -> EventS
     if !culprit.is_empty() && !event.contains_key("culprit") {
         event.insert("culprit".into(), culprit.clone().into());
     }
-    let user = event
-        .get("user")
-        .and_then(Value::as_object)
-        .and_then(event_user);
+    let user = event.get("user").and_then(Value::as_object).and_then(event_user);
     let duration_ms = match (ty, event.get("start_timestamp").and_then(Value::as_f64)) {
-        (EventType::Transaction, Some(start)) => event
-            .get("timestamp")
-            .and_then(Value::as_f64)
-            .map(|end| ((end - start) * 1e6).round() / 1e3),
+        (EventType::Transaction, Some(start)) => {
+            event.get("timestamp").and_then(Value::as_f64).map(|end| ((end - start) * 1e6).round() / 1e3)
+        }
         _ => None,
     };
-    let trace_status = (ty == EventType::Transaction)
-        .then(|| owned(event, "/contexts/trace/status"))
-        .flatten();
+    let trace_status = (ty == EventType::Transaction).then(|| owned(event, "/contexts/trace/status")).flatten();
     EventSummary {
         ty,
         timestamp,
@@ -287,24 +257,12 @@ fn metadata(
 ) -> IssueMetadata {
     match ty {
         EventType::Error => error_metadata(event),
-        EventType::Transaction => IssueMetadata {
-            title: transaction.map(str::to_owned),
-            ..Default::default()
-        },
-        EventType::Feedback => IssueMetadata {
-            title: Some("User Feedback".into()),
-            ..Default::default()
-        },
+        EventType::Transaction => IssueMetadata { title: transaction.map(str::to_owned), ..Default::default() },
+        EventType::Feedback => IssueMetadata { title: Some("User Feedback".into()), ..Default::default() },
         _ => {
-            let first_line = message
-                .map(|m| m.trim().lines().next().unwrap_or_default())
-                .filter(|l| !l.is_empty());
-            let title =
-                first_line.map_or_else(|| "<unlabeled event>".to_owned(), |l| truncate(l, 100));
-            IssueMetadata {
-                title: Some(title),
-                ..Default::default()
-            }
+            let first_line = message.map(|m| m.trim().lines().next().unwrap_or_default()).filter(|l| !l.is_empty());
+            let title = first_line.map_or_else(|| "<unlabeled event>".to_owned(), |l| truncate(l, 100));
+            IssueMetadata { title: Some(title), ..Default::default() }
         }
     }
 }
@@ -314,24 +272,11 @@ fn error_metadata(event: &mut Map<String, Value>) -> IssueMetadata {
         return IssueMetadata::default();
     };
     let synthetic = exc.pointer("/mechanism/synthetic").and_then(Value::as_bool) == Some(true);
-    let frame = exc
-        .pointer("/stacktrace/frames")
-        .and_then(Value::as_array)
-        .and_then(|f| crash_frame(f));
-    let frame_str = |key: &str| {
-        frame
-            .and_then(|f| f.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let frame = exc.pointer("/stacktrace/frames").and_then(Value::as_array).and_then(|f| crash_frame(f));
+    let frame_str = |key: &str| frame.and_then(|f| f.get(key)).and_then(Value::as_str).map(str::to_owned);
     IssueMetadata {
-        ty: (!synthetic)
-            .then(|| exc.get("type").and_then(Value::as_str).unwrap_or("Error"))
-            .map(|t| truncate(t, 128)),
-        value: Some(truncate(
-            exc.get("value").and_then(Value::as_str).unwrap_or_default(),
-            1024,
-        )),
+        ty: (!synthetic).then(|| exc.get("type").and_then(Value::as_str).unwrap_or("Error")).map(|t| truncate(t, 128)),
+        value: Some(truncate(exc.get("value").and_then(Value::as_str).unwrap_or_default(), 1024)),
         filename: frame_str("filename").or_else(|| frame_str("abs_path")),
         function: frame_str("function"),
         title: None,
@@ -340,21 +285,14 @@ fn error_metadata(event: &mut Map<String, Value>) -> IssueMetadata {
 
 /// The newest in-app frame, else the newest frame.
 fn crash_frame(frames: &[Value]) -> Option<&Value> {
-    frames
-        .iter()
-        .rev()
-        .find(|f| f.get("in_app").and_then(Value::as_bool) == Some(true))
-        .or_else(|| frames.last())
+    frames.iter().rev().find(|f| f.get("in_app").and_then(Value::as_bool) == Some(true)).or_else(|| frames.last())
 }
 
 fn title(ty: EventType, metadata: &IssueMetadata, transaction: Option<&str>) -> String {
     match ty {
         EventType::Error => {
             let Some(ty) = &metadata.ty else {
-                return metadata
-                    .function
-                    .clone()
-                    .unwrap_or_else(|| "<unknown>".into());
+                return metadata.function.clone().unwrap_or_else(|| "<unknown>".into());
             };
             let value = metadata.value.as_deref().unwrap_or_default();
             match value.lines().next().filter(|l| !l.is_empty()) {
@@ -363,10 +301,7 @@ fn title(ty: EventType, metadata: &IssueMetadata, transaction: Option<&str>) -> 
             }
         }
         EventType::Transaction => transaction.unwrap_or("<unlabeled transaction>").to_owned(),
-        _ => metadata
-            .title
-            .clone()
-            .unwrap_or_else(|| "<unlabeled event>".into()),
+        _ => metadata.title.clone().unwrap_or_else(|| "<unlabeled event>".into()),
     }
 }
 
@@ -376,12 +311,7 @@ fn generate_culprit(event: &mut Map<String, Value>, platform: &str) -> String {
     let url = owned(event, "/request/url");
     let stack_culprit = match values_mut(event, "exception") {
         Some(values) => {
-            if values
-                .last()
-                .and_then(|e| e.pointer("/mechanism/synthetic"))
-                .and_then(Value::as_bool)
-                == Some(true)
-            {
+            if values.last().and_then(|e| e.pointer("/mechanism/synthetic")).and_then(Value::as_bool) == Some(true) {
                 return String::new();
             }
             values
@@ -417,12 +347,7 @@ fn stacktrace_culprit(frames: &[Value], platform: &str) -> Option<String> {
 }
 
 fn frame_culprit(frame: &Value, platform: &str) -> Option<String> {
-    let get = |key: &str| {
-        frame
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
+    let get = |key: &str| frame.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
     let platform = get("platform").unwrap_or(platform);
     let function = get("function").unwrap_or("?");
     if matches!(platform, "objc" | "cocoa" | "native") {
@@ -442,12 +367,7 @@ fn tags(event: &Map<String, Value>, user: Option<&EventUser>) -> Vec<(String, St
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|pair| {
-            Some((
-                pair.get(0)?.as_str()?.to_owned(),
-                pair.get(1)?.as_str()?.to_owned(),
-            ))
-        })
+        .filter_map(|pair| Some((pair.get(0)?.as_str()?.to_owned(), pair.get(1)?.as_str()?.to_owned())))
         .collect();
     let mut set = |key: &str, value: Option<String>| {
         let Some(value) = value.filter(|v| !v.is_empty()) else {
@@ -474,36 +394,14 @@ fn tags(event: &Map<String, Value>, user: Option<&EventUser>) -> Vec<(String, St
         .flatten()
         .filter_map(|e| e.get("mechanism"))
         .collect();
-    let handled: Vec<bool> = mechanisms
-        .iter()
-        .filter_map(|m| m.get("handled")?.as_bool())
-        .collect();
+    let handled: Vec<bool> = mechanisms.iter().filter_map(|m| m.get("handled")?.as_bool()).collect();
     if !handled.is_empty() {
-        set(
-            "handled",
-            Some(
-                if handled.contains(&false) {
-                    "no"
-                } else {
-                    "yes"
-                }
-                .into(),
-            ),
-        );
+        set("handled", Some(if handled.contains(&false) { "no" } else { "yes" }.into()));
     }
-    set(
-        "mechanism",
-        mechanisms
-            .last()
-            .and_then(|m| m.get("type")?.as_str())
-            .map(str::to_owned),
-    );
-    for (context, name_key, display) in [
-        ("os", "name", true),
-        ("browser", "name", true),
-        ("runtime", "name", true),
-        ("device", "family", false),
-    ] {
+    set("mechanism", mechanisms.last().and_then(|m| m.get("type")?.as_str()).map(str::to_owned));
+    for (context, name_key, display) in
+        [("os", "name", true), ("browser", "name", true), ("runtime", "name", true), ("device", "family", false)]
+    {
         let Some(ctx) = event.get("contexts").and_then(|c| c.get(context)) else {
             continue;
         };

@@ -18,11 +18,7 @@ const MINIMUM_CLOCK_DRIFT: Duration = Duration::minutes(55);
 
 /// Parses, corrects and writes back every timestamp; sets `received`. Returns whether the
 /// payload had a valid `timestamp` of its own.
-pub(crate) fn normalize(
-    event: &mut Map<String, Value>,
-    opts: &NormalizeOptions,
-    errors: &mut Errors,
-) -> bool {
+pub(crate) fn normalize(event: &mut Map<String, Value>, opts: &NormalizeOptions, errors: &mut Errors) -> bool {
     let received = opts.received_at;
     let mut ts = parse_field(event, "timestamp", errors);
     let had_timestamp = ts.is_some();
@@ -64,19 +60,12 @@ pub(crate) fn normalize(
             errors.0.push(drift_error(kind, current, received));
         }
     }
-    event.insert(
-        "timestamp".into(),
-        timestamp::to_value(ts.unwrap_or(received)),
-    );
+    event.insert("timestamp".into(), timestamp::to_value(ts.unwrap_or(received)));
     event.insert("received".into(), timestamp::to_value(received));
     had_timestamp
 }
 
-fn parse_field(
-    event: &mut Map<String, Value>,
-    key: &str,
-    errors: &mut Errors,
-) -> Option<OffsetDateTime> {
+fn parse_field(event: &mut Map<String, Value>, key: &str, errors: &mut Errors) -> Option<OffsetDateTime> {
     let value = event.remove(key)?;
     let parsed = timestamp::parse_value(&value);
     if parsed.is_none() && !value.is_null() {
@@ -90,10 +79,7 @@ fn drift_error(kind: &str, sdk_time: OffsetDateTime, server_time: OffsetDateTime
     entry.insert("type".into(), kind.into());
     entry.insert("name".into(), "timestamp".into());
     entry.insert("sdk_time".into(), timestamp::to_rfc3339(sdk_time).into());
-    entry.insert(
-        "server_time".into(),
-        timestamp::to_rfc3339(server_time).into(),
-    );
+    entry.insert("server_time".into(), timestamp::to_rfc3339(server_time).into());
     Value::Object(entry)
 }
 
@@ -122,22 +108,13 @@ fn shift(value: Option<&mut Value>, by: Duration) {
 
 /// The checks that make Relay drop a transaction (validation.rs): both timestamps, end not
 /// before start, a trace context with valid ids, and complete spans.
-pub(crate) fn validate_transaction(
-    event: &mut Map<String, Value>,
-    had_timestamp: bool,
-) -> Result<(), EventError> {
+pub(crate) fn validate_transaction(event: &mut Map<String, Value>, had_timestamp: bool) -> Result<(), EventError> {
     let invalid = EventError::InvalidTransaction;
     if !had_timestamp {
         return Err(invalid("missing timestamp"));
     }
-    let end = event
-        .get("timestamp")
-        .and_then(Value::as_f64)
-        .ok_or(invalid("missing timestamp"))?;
-    let start = event
-        .get("start_timestamp")
-        .and_then(Value::as_f64)
-        .ok_or(invalid("missing start_timestamp"))?;
+    let end = event.get("timestamp").and_then(Value::as_f64).ok_or(invalid("missing timestamp"))?;
+    let start = event.get("start_timestamp").and_then(Value::as_f64).ok_or(invalid("missing start_timestamp"))?;
     if end < start {
         return Err(invalid("end timestamp is before start timestamp"));
     }
@@ -152,14 +129,9 @@ pub(crate) fn validate_transaction(
         return Ok(());
     };
     for span in spans.iter_mut().filter_map(Value::as_object_mut) {
-        let start = span
-            .get("start_timestamp")
-            .and_then(Value::as_f64)
-            .ok_or(invalid("span without start_timestamp"))?;
-        let end = span
-            .get("timestamp")
-            .and_then(Value::as_f64)
-            .ok_or(invalid("span without timestamp"))?;
+        let start =
+            span.get("start_timestamp").and_then(Value::as_f64).ok_or(invalid("span without start_timestamp"))?;
+        let end = span.get("timestamp").and_then(Value::as_f64).ok_or(invalid("span without timestamp"))?;
         if end < start {
             return Err(invalid("span ends before it starts"));
         }
@@ -174,11 +146,7 @@ fn normalize_id(object: &mut Map<String, Value>, key: &str, len: usize) -> Optio
     let Value::String(id) = object.get_mut(key)? else {
         return None;
     };
-    let clean: String = id
-        .chars()
-        .filter(|c| *c != '-')
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let clean: String = id.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase();
     if clean.len() != len || !clean.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

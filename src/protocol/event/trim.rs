@@ -20,30 +20,12 @@ struct MaxChars {
     allowance: usize,
 }
 
-const CULPRIT: MaxChars = MaxChars {
-    limit: 200,
-    allowance: 0,
-};
-const MESSAGE: MaxChars = MaxChars {
-    limit: 8192,
-    allowance: 200,
-};
-const SYMBOL: MaxChars = MaxChars {
-    limit: 256,
-    allowance: 20,
-};
-const PATH: MaxChars = MaxChars {
-    limit: 256,
-    allowance: 40,
-};
-const SUMMARY: MaxChars = MaxChars {
-    limit: 1024,
-    allowance: 100,
-};
-const ENUM_LIKE: MaxChars = MaxChars {
-    limit: 128,
-    allowance: 0,
-};
+const CULPRIT: MaxChars = MaxChars { limit: 200, allowance: 0 };
+const MESSAGE: MaxChars = MaxChars { limit: 8192, allowance: 200 };
+const SYMBOL: MaxChars = MaxChars { limit: 256, allowance: 20 };
+const PATH: MaxChars = MaxChars { limit: 256, allowance: 40 };
+const SUMMARY: MaxChars = MaxChars { limit: 1024, allowance: 100 };
+const ENUM_LIKE: MaxChars = MaxChars { limit: 128, allowance: 0 };
 
 /// A databag's depth and estimated size limits.
 #[derive(Clone, Copy)]
@@ -52,14 +34,8 @@ struct BagSize {
     bytes: usize,
 }
 
-const MEDIUM_BAG: BagSize = BagSize {
-    depth: 5,
-    bytes: 2048,
-};
-const LARGE_BAG: BagSize = BagSize {
-    depth: 7,
-    bytes: 8192,
-};
+const MEDIUM_BAG: BagSize = BagSize { depth: 5, bytes: 2048 };
+const LARGE_BAG: BagSize = BagSize { depth: 7, bytes: 8192 };
 
 /// Frames kept per stack trace (the newest).
 pub(crate) const MAX_FRAMES: usize = 250;
@@ -133,17 +109,10 @@ fn slim_frame_data(frames: &mut [Value], allowance: usize) {
     let app: Vec<usize> = (0..frames.len()).filter(|&i| in_app(&frames[i])).collect();
     let system: Vec<usize> = (0..frames.len()).filter(|&i| !in_app(&frames[i])).collect();
     let system_half = allowance.saturating_sub(app.len()) / 2;
-    let system_strip = system
-        .get(system_half..system.len().saturating_sub(system_half))
-        .unwrap_or(&[]);
-    let remaining = frames
-        .len()
-        .saturating_sub(allowance)
-        .saturating_sub(system_strip.len());
+    let system_strip = system.get(system_half..system.len().saturating_sub(system_half)).unwrap_or(&[]);
+    let remaining = frames.len().saturating_sub(allowance).saturating_sub(system_strip.len());
     let app_half = app.len().saturating_sub(remaining) / 2;
-    let app_strip = app
-        .get(app_half..app.len().saturating_sub(app_half))
-        .unwrap_or(&[]);
+    let app_strip = app.get(app_half..app.len().saturating_sub(app_half)).unwrap_or(&[]);
     for &i in system_strip.iter().chain(app_strip) {
         if let Some(frame) = frames[i].as_object_mut() {
             for key in ["vars", "pre_context", "post_context"] {
@@ -212,11 +181,7 @@ fn trim_bag_value(value: &mut Value, levels: usize, budget: &mut usize) -> bool 
                 }
             }
             if let Some(first) = cut_from {
-                let doomed: Vec<String> = entries
-                    .keys()
-                    .skip_while(|k| **k != first)
-                    .cloned()
-                    .collect();
+                let doomed: Vec<String> = entries.keys().skip_while(|k| **k != first).cloned().collect();
                 for key in doomed {
                     entries.remove(&key);
                 }
@@ -252,10 +217,7 @@ mod tests {
     use super::*;
 
     fn nested(depth: usize) -> Value {
-        (0..depth).fold(
-            json!("max depth"),
-            |inner, i| json!({ format!("key{}", i + 1): inner }),
-        )
+        (0..depth).fold(json!("max depth"), |inner, i| json!({ format!("key{}", i + 1): inner }))
     }
 
     #[test]
@@ -275,10 +237,7 @@ mod tests {
         object.insert("transaction".into(), json!("y".repeat(200)));
         trim_field(&mut object, "culprit", CULPRIT);
         trim_field(&mut object, "transaction", CULPRIT);
-        assert_eq!(
-            object["culprit"].as_str().map(|s| s.chars().count()),
-            Some(200)
-        );
+        assert_eq!(object["culprit"].as_str().map(|s| s.chars().count()), Some(200));
         assert_eq!(object["transaction"].as_str().map(str::len), Some(200));
     }
 
@@ -303,9 +262,8 @@ mod tests {
 
     #[test]
     fn only_the_newest_250_frames_are_kept_and_middle_frames_slimmed() {
-        let frames: Vec<Value> = (0..300)
-            .map(|i| json!({"function": format!("f{i}"), "vars": {"i": i}, "pre_context": ["x"]}))
-            .collect();
+        let frames: Vec<Value> =
+            (0..300).map(|i| json!({"function": format!("f{i}"), "vars": {"i": i}, "pre_context": ["x"]})).collect();
         let mut stacktrace = Map::new();
         stacktrace.insert("frames".into(), Value::Array(frames));
         trim_stacktrace(&mut stacktrace);
@@ -314,9 +272,6 @@ mod tests {
         assert_eq!(frames[0]["function"], json!("f50"));
         assert!(frames[0].get("vars").is_some() && frames[249].get("vars").is_some());
         assert!(frames[125].get("vars").is_none() && frames[125].get("pre_context").is_none());
-        assert_eq!(
-            frames.iter().filter(|f| f.get("vars").is_some()).count(),
-            FRAME_ALLOWANCE
-        );
+        assert_eq!(frames.iter().filter(|f| f.get("vars").is_some()).count(), FRAME_ALLOWANCE);
     }
 }

@@ -8,7 +8,11 @@
 //! `Db` names the backend's database type.
 
 mod accounts;
+mod ingest;
+mod issues;
 mod projects;
 
 pub(crate) use accounts::accounts;
+pub(crate) use ingest::{ingest, ingest_fns};
+pub(crate) use issues::{event_columns, issue_columns, issues};
 pub(crate) use projects::{key_columns, project_select, projects};

@@ -40,34 +40,21 @@ impl TestDb {
                 admin.close().await.ok();
                 let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
                 url.set_path(&format!("/{name}"));
-                (
-                    DatabaseUrl::new(url.to_string()),
-                    Cleanup::Postgres { admin_url, name },
-                )
+                (DatabaseUrl::new(url.to_string()), Cleanup::Postgres { admin_url, name })
             }
             Ok(other) if !other.is_empty() => {
                 panic!("TEST_DATABASE_URL must be postgres://…, got {other}")
             }
             _ => {
                 let dir = tempfile::tempdir().expect("tempdir");
-                let url =
-                    DatabaseUrl::new(format!("sqlite://{}", dir.path().join("test.db").display()));
+                let url = DatabaseUrl::new(format!("sqlite://{}", dir.path().join("test.db").display()));
                 (url, Cleanup::Sqlite(dir))
             }
         };
-        let options = ConnectOptions {
-            max_connections: 4,
-            ..ConnectOptions::default()
-        };
-        let store = Store::connect(&url, &options)
-            .await
-            .expect("connect test database");
+        let options = ConnectOptions { max_connections: 4, ..ConnectOptions::default() };
+        let store = Store::connect(&url, &options).await.expect("connect test database");
         store.migrate().await.expect("migrate test database");
-        Self {
-            store,
-            url,
-            cleanup,
-        }
+        Self { store, url, cleanup }
     }
 }
 
@@ -81,16 +68,11 @@ impl Drop for TestDb {
         // its own runtime and must not touch the test's pool (its I/O belongs to the blocked runtime).
         // `WITH (FORCE)` ends the pool's connections server-side.
         let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             runtime.block_on(async move {
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
                     let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut admin)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
                     let _ = admin.close().await;
                 }
             });

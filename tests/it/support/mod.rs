@@ -2,6 +2,7 @@
 //! [`TestApp`] (the real router over it).
 
 pub mod db;
+pub mod envelope;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
@@ -40,19 +41,31 @@ impl TestApp {
         &self.state.store
     }
 
+    /// A project (in the default organization) with its DSN key.
+    pub async fn project(&self, slug: &str) -> TestProject {
+        let org = faultline::bootstrap::ensure_default_org(&self.state.config, self.store()).await.unwrap();
+        let (project, key) =
+            faultline::projects::create_project(self.store(), &org, slug, Some("python")).await.unwrap();
+        TestProject { id: project.id, key: key.public_key, key_id: key.id }
+    }
+
+    /// Serve the router on a real TCP port; returns the base URL (`http://127.0.0.1:PORT`).
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+        format!("http://{addr}")
+    }
+
     /// Send one request through the router.
     pub async fn request(&self, request: Request<Body>) -> Response<Body> {
-        router(self.state.clone())
-            .oneshot(request)
-            .await
-            .expect("router is infallible")
+        router(self.state.clone()).oneshot(request).await.expect("router is infallible")
     }
 
     /// `GET path`, returning status and body text.
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .request(Request::get(path).body(Body::empty()).unwrap())
-            .await;
+        let response = self.request(Request::get(path).body(Body::empty()).unwrap()).await;
         split(response).await
     }
 
@@ -71,4 +84,27 @@ pub async fn split(response: Response<Body>) -> (u16, String) {
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A project created for a test.
+#[derive(Debug, Clone)]
+pub struct TestProject {
+    /// Project id (the DSN's last path segment).
+    pub id: i64,
+    /// DSN public key.
+    pub key: String,
+    /// The key's database id.
+    pub key_id: i64,
+}
+
+impl TestProject {
+    /// The `X-Sentry-Auth` header value for this project's key.
+    pub fn auth(&self) -> String {
+        format!("Sentry sentry_key={}, sentry_version=7, sentry_client=faultline-tests/1.0", self.key)
+    }
+
+    /// The envelope endpoint path.
+    pub fn envelope_path(&self) -> String {
+        format!("/api/{}/envelope/", self.id)
+    }
 }

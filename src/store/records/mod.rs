@@ -8,7 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 /// A point in time as unix milliseconds (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, sqlx::Type)]
 #[sqlx(transparent)]
 pub struct Millis(pub i64);
 
@@ -20,8 +20,7 @@ impl Millis {
 
     /// As a calendar date-time; out-of-range values clamp to the epoch.
     pub fn to_datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// ISO 8601 with milliseconds and `Z`, as Sentry's API prints times.
@@ -202,3 +201,6 @@ pub struct PoolStats {
     /// Of those, idle ones.
     pub idle: u32,
 }
+
+mod events;
+pub use events::*;

@@ -1,0 +1,188 @@
+//! Read models of issues and events: lists, details, tag distributions.
+//!
+//! Everything here reads maintained rollups or indexed columns; no query scans event payloads.
+
+/// The columns of an [`crate::store::Issue`].
+macro_rules! issue_columns {
+    () => {
+        "id, project_id, short_id, title, culprit, level, event_type, metadata, status, substatus, first_seen, last_seen, \
+         times_seen, users_seen, first_release, last_release"
+    };
+}
+
+/// The columns of a [`crate::store::StoredEvent`].
+macro_rules! event_columns {
+    () => {
+        "id, project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, title, message, environment, \
+         release, user_key, payload"
+    };
+}
+
+macro_rules! issues {
+    () => {
+        async fn list_issues(&self, query: &$crate::store::IssueQuery) -> $crate::store::StoreResult<Vec<$crate::store::Issue>> {
+            let mut sql = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", $crate::store::ops::issue_columns!(), " FROM issues WHERE project_id = "));
+            sql.push_bind(query.project_id);
+            if !query.statuses.is_empty() {
+                sql.push(" AND status IN (");
+                let mut list = sql.separated(", ");
+                for status in &query.statuses {
+                    list.push_bind(status.clone());
+                }
+                sql.push(")");
+            }
+            if let Some(text) = &query.text {
+                let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+                sql.push(" AND (LOWER(title) LIKE ");
+                sql.push_bind(pattern.clone());
+                sql.push(" ESCAPE '\\' OR LOWER(culprit) LIKE ");
+                sql.push_bind(pattern);
+                sql.push(" ESCAPE '\\')");
+            }
+            sql.push(match query.sort {
+                $crate::store::IssueSort::LastSeen => " ORDER BY last_seen DESC, id DESC",
+                $crate::store::IssueSort::FirstSeen => " ORDER BY first_seen DESC, id DESC",
+                $crate::store::IssueSort::Events => " ORDER BY times_seen DESC, id DESC",
+                $crate::store::IssueSort::Users => " ORDER BY users_seen DESC, id DESC",
+            });
+            sql.push(" LIMIT ");
+            sql.push_bind(query.limit);
+            sql.push(" OFFSET ");
+            sql.push_bind(query.offset);
+            Ok(sql.build_query_as().fetch_all(self.reader()).await?)
+        }
+
+        async fn find_issue(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::Issue>> {
+            Ok(sqlx::query_as(concat!("SELECT ", $crate::store::ops::issue_columns!(), " FROM issues WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(self.reader())
+                .await?)
+        }
+
+        async fn set_issue_status(&self, id: i64, status: &str, substatus: Option<&str>) -> $crate::store::StoreResult<()> {
+            let done = sqlx::query("UPDATE issues SET status = $2, substatus = $3 WHERE id = $1")
+                .bind(id)
+                .bind(status)
+                .bind(substatus)
+                .execute(self.writer())
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err($crate::store::StoreError::NotFound);
+            }
+            Ok(())
+        }
+
+        async fn list_issue_events(
+            &self,
+            issue_id: i64,
+            limit: i64,
+            offset: i64,
+        ) -> $crate::store::StoreResult<Vec<$crate::store::StoredEvent>> {
+            Ok(sqlx::query_as(concat!(
+                "SELECT ",
+                $crate::store::ops::event_columns!(),
+                " FROM events WHERE issue_id = $1 ORDER BY timestamp DESC, id DESC LIMIT $2 OFFSET $3"
+            ))
+            .bind(issue_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.reader())
+            .await?)
+        }
+
+        async fn find_event(&self, project_id: i64, event_id: &str) -> $crate::store::StoreResult<Option<$crate::store::StoredEvent>> {
+            Ok(sqlx::query_as(concat!("SELECT ", $crate::store::ops::event_columns!(), " FROM events WHERE project_id = $1 AND event_id = $2"))
+                .bind(project_id)
+                .bind(event_id)
+                .fetch_optional(self.reader())
+                .await?)
+        }
+
+        async fn issue_tag_values(
+            &self,
+            issue_id: i64,
+            key: &str,
+            limit: i64,
+        ) -> $crate::store::StoreResult<Vec<$crate::store::TagValueCount>> {
+            Ok(sqlx::query_as(
+                "SELECT key, value, times_seen, first_seen, last_seen FROM issue_tag_values WHERE issue_id = $1 AND key = $2 \
+                 ORDER BY times_seen DESC, value LIMIT $3",
+            )
+            .bind(issue_id)
+            .bind(key)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?)
+        }
+
+        async fn issue_tag_totals(&self, issue_id: i64, key: &str) -> $crate::store::StoreResult<(i64, i64)> {
+            let (total, unique): (i64, i64) = sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(times_seen), 0) AS BIGINT), COUNT(*) FROM issue_tag_values WHERE issue_id = $1 AND key = $2",
+            )
+            .bind(issue_id)
+            .bind(key)
+            .fetch_one(self.reader())
+            .await?;
+            Ok((total, unique))
+        }
+
+        async fn issue_hourly_counts(
+            &self,
+            issue_id: i64,
+            since: $crate::store::Millis,
+        ) -> $crate::store::StoreResult<Vec<($crate::store::Millis, i64)>> {
+            Ok(sqlx::query_as("SELECT hour, count FROM issue_hourly WHERE issue_id = $1 AND hour >= $2 ORDER BY hour")
+                .bind(issue_id)
+                .bind(since)
+                .fetch_all(self.reader())
+                .await?)
+        }
+
+        async fn list_attachments(
+            &self,
+            project_id: i64,
+            event_id: &str,
+        ) -> $crate::store::StoreResult<Vec<$crate::store::StoredAttachment>> {
+            Ok(sqlx::query_as(
+                "SELECT id, event_id, name, content_type, attachment_type, size, created_at FROM attachments \
+                 WHERE project_id = $1 AND event_id = $2 ORDER BY id",
+            )
+            .bind(project_id)
+            .bind(event_id)
+            .fetch_all(self.reader())
+            .await?)
+        }
+
+        async fn project_item_counts(&self, project_id: i64) -> $crate::store::StoreResult<$crate::store::ItemCounts> {
+            let (user_reports,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM user_reports WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(self.reader())
+                .await?;
+            let (sessions,): (i64,) =
+                sqlx::query_as("SELECT CAST(COALESCE(SUM(started), 0) AS BIGINT) FROM session_hourly WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_one(self.reader())
+                    .await?;
+            let (check_ins,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM check_ins WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(self.reader())
+                .await?;
+            let (client_discards,): (i64,) =
+                sqlx::query_as("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM client_outcomes WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_one(self.reader())
+                    .await?;
+            let (transactions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events WHERE project_id = $1 AND event_type = 'transaction'")
+                .bind(project_id)
+                .fetch_one(self.reader())
+                .await?;
+            let (environments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM environments WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(self.reader())
+                .await?;
+            Ok($crate::store::ItemCounts { user_reports, sessions, check_ins, client_discards, transactions, environments })
+        }
+    };
+}
+
+pub(crate) use {event_columns, issue_columns, issues};
