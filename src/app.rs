@@ -25,7 +25,7 @@ use crate::ingest::auth::KeyCache;
 use crate::ingest::limits::RateLimiter;
 use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{bootstrap, health, ingest, telemetry, web};
+use crate::{api, bootstrap, health, ingest, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -89,8 +89,21 @@ pub fn router(state: AppState) -> Router {
         .unwrap_or_default();
     let sdk = if prefix.is_empty() { sdk } else { sdk.clone().merge(Router::new().nest(&prefix, sdk)) };
 
+    // Sentry-compatible web API (bearer tokens).
+    let api = Router::new()
+        .route("/api/0/organizations/",                                 get(api::organizations::list))
+        .route("/api/0/organizations/{org}/projects/",                  get(api::organizations::projects))
+        .route("/api/0/organizations/{org}/issues/{issue_id}/",         get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
+        .route("/api/0/projects/{org}/{project}/issues/",               get(api::issues::list).put(api::issues::bulk_update))
+        .route("/api/0/projects/{org}/{project}/events/{event_id}/",    get(api::issues::project_event))
+        .route("/api/0/issues/{issue_id}/",                             get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
+        .route("/api/0/issues/{issue_id}/events/",                      get(api::issues::events))
+        .route("/api/0/issues/{issue_id}/events/latest/",               get(api::issues::latest_event))
+        .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values));
+
     Router::new()
         .merge(sdk)
+        .merge(api)
         // operations
         .route("/_health",           get(health::health))
         .route("/_ready",            get(health::ready))

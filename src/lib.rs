@@ -14,6 +14,7 @@
 //! lives in the other modules. [`app::router`] is the one routing table, used by `faultline serve` and by
 //! the integration tests alike.
 
+pub mod api;
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod ingest;
 pub mod pipeline;
 pub mod projects;
 pub mod protocol;
+pub mod search;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

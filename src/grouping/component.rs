@@ -207,18 +207,28 @@ impl Component {
     /// Leaf strings that take part in the hash, in tree order.
     pub fn contributing_values(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        self.visit_contributing(&mut |text| out.push(text));
+        self.visit_contributing(&mut |text| out.push(text.as_str()));
         out
     }
 
+    /// Whether both components contribute the same leaf strings (and so hash alike).
+    pub fn same_contributing_values(&self, other: &Component) -> bool {
+        fn bytes(c: &Component) -> Vec<&[u8]> {
+            let mut out = Vec::new();
+            c.visit_contributing(&mut |text| out.push(text.as_bytes()));
+            out
+        }
+        bytes(self) == bytes(other)
+    }
+
     /// Calls `f` with every leaf string that takes part in the hash, in tree order.
-    fn visit_contributing<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+    fn visit_contributing<'a>(&'a self, f: &mut impl FnMut(&'a Text)) {
         if !self.contributes {
             return;
         }
         match &self.values.0 {
             Repr::Empty => {}
-            Repr::Text(t) => f(t.as_str()),
+            Repr::Text(t) => f(t),
             Repr::Children(children) => children.iter().for_each(|c| c.visit_contributing(f)),
         }
     }
@@ -227,7 +237,7 @@ impl Component {
     pub fn hash(&self) -> Option<String> {
         self.contributes.then(|| {
             let mut hasher = Md5Hasher::default();
-            self.visit_contributing(&mut |text| hasher.update(text));
+            self.visit_contributing(&mut |text| hasher.update_bytes(text.as_bytes()));
             hasher.finish()
         })
     }

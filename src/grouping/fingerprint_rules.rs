@@ -27,6 +27,8 @@ use crate::grouping::prepared::PreparedEvent;
 #[derive(Debug, Clone)]
 pub struct FingerprintRule {
     matchers: Vec<Matcher>,
+    /// The matchers' buckets, cheapest to build first, each with its matchers' indices.
+    buckets: Vec<(&'static str, Vec<usize>)>,
     /// The fingerprint assigned on match (variables unresolved).
     pub fingerprint: Vec<String>,
     /// Custom issue title template (`title="…"`), if any.
@@ -125,6 +127,7 @@ impl FingerprintRules {
                 .collect();
             let title = rule.get("attributes").and_then(|a| a.get("title")).and_then(Value::as_str).map(str::to_owned);
             rules.push(FingerprintRule {
+                buckets: bucket_plan(&matchers),
                 matchers,
                 fingerprint,
                 title,
@@ -147,15 +150,31 @@ impl FingerprintRules {
 }
 
 impl FingerprintRule {
+    /// Every bucket must have one item satisfying all of the bucket's matchers. Buckets are
+    /// independent and their items cached, so the cheap ones are tried first.
     fn matches(&self, event: &PreparedEvent<'_>, cache: &mut Values) -> bool {
-        let mut buckets: Vec<&str> = self.matchers.iter().map(Matcher::bucket).collect();
-        buckets.sort_unstable();
-        buckets.dedup();
-        buckets.into_iter().all(|bucket| {
-            let matchers: Vec<&Matcher> = self.matchers.iter().filter(|m| m.bucket() == bucket).collect();
-            bucket_items(bucket, event, cache).iter().any(|item| matchers.iter().all(|m| m.matches(item)))
+        self.buckets.iter().all(|(bucket, matchers)| {
+            bucket_items(bucket, event, cache)
+                .iter()
+                .any(|item| matchers.iter().all(|&m| self.matchers[m].matches(item)))
         })
     }
+}
+
+/// The distinct buckets of `matchers`, cheapest to build first, with their matchers.
+fn bucket_plan(matchers: &[Matcher]) -> Vec<(&'static str, Vec<usize>)> {
+    let cost = |bucket: &str| match bucket {
+        "family" | "sdk" | "release" | "log_info" => 0,
+        "frames" => 2,
+        _ => 1,
+    };
+    let mut buckets: Vec<&'static str> = matchers.iter().map(Matcher::bucket).collect();
+    buckets.sort_unstable_by_key(|b| (cost(b), *b));
+    buckets.dedup();
+    buckets
+        .into_iter()
+        .map(|bucket| (bucket, (0..matchers.len()).filter(|&m| matchers[m].bucket() == bucket).collect()))
+        .collect()
 }
 
 fn invalid(line: usize, message: &str) -> RuleError {
@@ -234,7 +253,7 @@ fn parse_line(line: &str) -> Result<FingerprintRule, String> {
         return Err("expected at least one matcher".into());
     }
     let (fingerprint, title) = parse_fingerprint(rest)?;
-    Ok(FingerprintRule { matchers, fingerprint, title, builtin: false })
+    Ok(FingerprintRule { buckets: bucket_plan(&matchers), matchers, fingerprint, title, builtin: false })
 }
 
 fn parse_fingerprint(mut rest: &str) -> Result<(Vec<String>, Option<String>), String> {

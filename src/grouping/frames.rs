@@ -37,6 +37,8 @@ static EQUALS_DIGITS: LazyLock<Regex> =
 pub struct Frame<'a> {
     /// The frame's platform, else the event's.
     pub platform: &'a str,
+    /// The platform's behaviour family (`native`, `javascript` or `other`).
+    pub family: &'static str,
     /// Trimmed function name.
     pub function: Option<Cow<'a, str>>,
     /// The untrimmed name when trimming changed it (or the SDK sent one).
@@ -186,6 +188,7 @@ fn normalize_frame<'a>(raw: &'a Value, event_platform: &'a str) -> Frame<'a> {
     }
     Frame {
         platform,
+        family: family_for_platform(platform),
         function,
         raw_function,
         module,
@@ -215,8 +218,8 @@ fn strip_query(filename: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(filename.replace(&format!("?{query}"), ""))
 }
 
-fn family_bits(platform: &str) -> Families {
-    match family_for_platform(platform) {
+fn family_bits(family: &str) -> Families {
+    match family {
         "native" => FAMILY_NATIVE,
         "javascript" => FAMILY_JAVASCRIPT,
         _ => FAMILY_OTHER,
@@ -225,7 +228,9 @@ fn family_bits(platform: &str) -> Families {
 
 /// Path-like fields match case-insensitively with `/` separators.
 fn path_value(value: &str) -> Cow<'_, str> {
-    if value.bytes().all(|b| b.is_ascii() && b != b'\\' && !b.is_ascii_uppercase()) {
+    // Branch-free over the bytes, so it vectorizes.
+    let clean = value.bytes().fold(true, |ok, b| ok & (b < 0x80) & (b != b'\\') & !b.is_ascii_uppercase());
+    if clean {
         return Cow::Borrowed(value);
     }
     Cow::Owned(value.replace('\\', "/").to_lowercase())
@@ -233,7 +238,7 @@ fn path_value(value: &str) -> Cow<'_, str> {
 
 fn match_frame<'a>(frame: &Frame<'a>) -> MatchFrame<'a> {
     MatchFrame {
-        family: family_bits(frame.platform),
+        family: family_bits(frame.family),
         function: frame.function.clone().unwrap_or(Cow::Borrowed("<unknown>")),
         module: frame.module,
         package: frame.package.map(path_value),

@@ -13,7 +13,12 @@ pub struct Md5Hasher(Md5);
 impl Md5Hasher {
     /// Appends one value.
     pub fn update(&mut self, value: &str) {
-        self.0.update(value.as_bytes());
+        self.update_bytes(value.as_bytes());
+    }
+
+    /// Appends one value's bytes.
+    pub fn update_bytes(&mut self, value: &[u8]) {
+        self.0.update(value);
     }
 
     /// The lowercase hex digest.

@@ -208,11 +208,16 @@ fn normalize_options(ctx: &ProcessContext<'_>, kind: EventKind) -> NormalizeOpti
 }
 
 fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<NewEvent, IngestError> {
-    let NormalizedEvent { event_id, payload, summary } = normalized;
+    let NormalizedEvent { event_id, mut payload, summary } = normalized;
     let hashes = match summary.ty {
         EventType::Transaction => Vec::new(),
         _ => grouping::calculate(&payload, config).hashes,
     };
+    // Sentry stores the derived tags (level, environment, release, browser, user, …) on the event.
+    if let Some(event) = payload.as_object_mut() {
+        let tags = summary.tags.iter().map(|(k, v)| serde_json::json!([k, v])).collect();
+        event.insert("tags".to_owned(), serde_json::Value::Array(tags));
+    }
     let json = serde_json::to_vec(&payload)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
     let compressed = zstd::bulk::compress(&json, 3)

@@ -229,6 +229,8 @@ backend_api! {
     fn list_issues(&self, query: &IssueQuery) -> Vec<Issue>;
     /// One issue.
     fn find_issue(&self, id: i64) -> Option<Issue>;
+    /// Delete an issue with its events, hashes and rollups; `NotFound` if it does not exist.
+    fn delete_issue(&self, id: i64) -> ();
     /// Set an issue's status and substatus; `NotFound` if it does not exist.
     fn set_issue_status(&self, id: i64, status: &str, substatus: Option<&str>) -> ();
     /// An issue's events, newest first.

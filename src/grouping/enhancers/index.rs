@@ -63,6 +63,8 @@ struct FieldIndex {
     prefix_offsets: Vec<usize>,
     /// Sorted by the first two bytes of the key.
     contains: Vec<(u16, Box<str>, usize)>,
+    /// The first bytes of the `contains` keys, as a 256-bit set.
+    firsts: [u64; 4],
     /// 1024-bit filter over the first two bytes of the `contains` keys.
     pairs: [u64; 16],
 }
@@ -222,6 +224,7 @@ impl FieldIndex {
                     let (a, b) = (key.as_bytes()[0], key.as_bytes()[1]);
                     let slot = pair_slot(a, b);
                     self.pairs[slot / 64] |= 1 << (slot % 64);
+                    self.firsts[usize::from(a / 64)] |= 1 << (a % 64);
                     self.contains.push((u16::from_be_bytes([a, b]), key.into(), pos));
                 }
             }
@@ -262,11 +265,15 @@ impl FieldIndex {
             return;
         }
         for (i, pair) in bytes.windows(2).enumerate() {
-            let slot = pair_slot(pair[0], pair[1]);
+            let (a, b) = (pair[0], pair[1]);
+            if self.firsts[usize::from(a / 64)] & (1 << (a % 64)) == 0 {
+                continue;
+            }
+            let slot = pair_slot(a, b);
             if self.pairs[slot / 64] & (1 << (slot % 64)) == 0 {
                 continue;
             }
-            let pair = u16::from_be_bytes([pair[0], pair[1]]);
+            let pair = u16::from_be_bytes([a, b]);
             let first = self.contains.partition_point(|(p, _, _)| *p < pair);
             for (_, key, pos) in self.contains[first..].iter().take_while(|(p, _, _)| *p == pair) {
                 if bytes[i..].starts_with(key.as_bytes()) {

@@ -19,7 +19,6 @@ use regex::Regex;
 
 use crate::grouping::component::{Component, Text};
 use crate::grouping::frames::Frame;
-use crate::grouping::functions::family_for_platform;
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("invalid built-in regex {pattern}: {e}"))
@@ -53,7 +52,7 @@ pub fn has_url_origin(path: Option<&str>, files_count: bool) -> bool {
 /// Builds the frame component (the same for every variant).
 pub fn frame_component(frame: &Frame<'_>) -> Component {
     let platform = frame.platform;
-    let javascript = family_for_platform(platform) == "javascript";
+    let javascript = frame.family == "javascript";
     let mut filename = filename_component(frame, platform);
     let module = module_component(frame, platform);
     if module.contributes && filename.contributes {
@@ -97,6 +96,20 @@ pub fn frame_component(frame: &Frame<'_>) -> Component {
 /// borrowed when only the ends had whitespace.
 fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     let trimmed = s.trim();
+    if trimmed.is_ascii() {
+        // The ASCII characters `char::is_whitespace` accepts.
+        let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+        let (mut single_spaced, mut prev_space) = (true, false);
+        for &b in trimmed.as_bytes() {
+            let is_space = space(b);
+            single_spaced &= !is_space || (b == b' ' && !prev_space);
+            prev_space = is_space;
+        }
+        if single_spaced {
+            return Cow::Borrowed(trimmed);
+        }
+        return Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
     let mut prev_space = false;
     let single_spaced = trimmed.chars().all(|c| {
         let ok = !c.is_whitespace() || (c == ' ' && !prev_space);
@@ -177,7 +190,7 @@ fn context_line_component(frame: &Frame<'_>, raw_line: &str, javascript: bool) -
         return Component::empty("context_line");
     }
     let mut component = Component::leaf("context_line", Text::from_cow(line));
-    if raw_line.chars().count() > 120 {
+    if raw_line.len() > 120 && raw_line.chars().count() > 120 {
         component.ignore("ignored because line is too long");
     } else if javascript && frame.function.is_none() && has_url_origin(frame.abs_path, true) {
         component.ignore("ignored because file path is a URL and function name is missing");
@@ -219,7 +232,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
                 component.ignore("ignored lambda function");
             }
         }
-        _ => match family_for_platform(platform) {
+        _ => match frame.family {
             "native" if name == "<redacted>" || name == "<unknown>" => {
                 component.ignore("ignored unknown function");
             }

@@ -87,15 +87,14 @@ pub fn root_components(event: &PreparedEvent<'_>) -> Variants {
 fn finish_stack_strategy(mut variants: Variants) -> Variants {
     let same_as_app: Vec<usize> = match variants.iter().find(|(name, c)| *name == APP && c.contributes) {
         Some((_, app)) => {
-            let app_values = app.contributing_values();
             // Same values, same hash.
-            let same = |c: &Component| c.contributes && c.contributing_values() == app_values;
+            let same = |c: &Component| c.contributes && c.same_contributing_values(app);
             variants.iter().enumerate().filter(|(_, (n, c))| *n != APP && same(c)).map(|(idx, _)| idx).collect()
         }
         None => Vec::new(),
     };
     for idx in same_as_app {
-        variants[idx].1.ignore(Text::from(format!("ignored because hash matches {APP} variant")));
+        variants[idx].1.ignore("ignored because hash matches app variant");
     }
     if variants.len() > 1 {
         let with_stack: Vec<&'static str> =

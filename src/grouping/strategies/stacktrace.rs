@@ -12,7 +12,6 @@
 use crate::grouping::component::{Component, Text};
 use crate::grouping::enhancers::{self, Contribution};
 use crate::grouping::frames::{Frame, Stack};
-use crate::grouping::functions::family_for_platform;
 
 use super::frame::{frame_component, has_url_origin};
 use super::{APP, SYSTEM, Variants};
@@ -97,7 +96,7 @@ fn ignore_lonely_javascript_frame(frames: &[Frame<'_>], components: &mut [Compon
         return;
     };
     if component.contributes
-        && family_for_platform(frame.platform) == "javascript"
+        && frame.family == "javascript"
         && frame.function.is_none()
         && !has_url_origin(frame.abs_path, true)
     {

@@ -23,21 +23,47 @@ macro_rules! issues {
         async fn list_issues(&self, query: &$crate::store::IssueQuery) -> $crate::store::StoreResult<Vec<$crate::store::Issue>> {
             let mut sql = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", $crate::store::ops::issue_columns!(), " FROM issues WHERE project_id = "));
             sql.push_bind(query.project_id);
-            if !query.statuses.is_empty() {
-                sql.push(" AND status IN (");
-                let mut list = sql.separated(", ");
-                for status in &query.statuses {
-                    list.push_bind(status.clone());
+            fn push_filter(sql: &mut sqlx::QueryBuilder<Db>, filter: &$crate::store::IssueFilter) {
+                use $crate::store::IssueFilter as F;
+                match filter {
+                    F::Status(v) => {
+                        sql.push("status = ");
+                        sql.push_bind(v.clone());
+                    }
+                    F::Substatus(v) => {
+                        sql.push("COALESCE(substatus, '') = ");
+                        sql.push_bind(v.clone());
+                    }
+                    F::Level(v) => {
+                        sql.push("level = ");
+                        sql.push_bind(v.clone());
+                    }
+                    F::Tag { key, value } => {
+                        sql.push("EXISTS (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = issues.id AND t.key = ");
+                        sql.push_bind(key.clone());
+                        sql.push(" AND t.value = ");
+                        sql.push_bind(value.clone());
+                        sql.push(")");
+                    }
+                    F::Text(text) => {
+                        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                        let pattern = format!("%{escaped}%");
+                        sql.push("(LOWER(title) LIKE ");
+                        sql.push_bind(pattern.clone());
+                        sql.push(" ESCAPE '\\' OR LOWER(culprit) LIKE ");
+                        sql.push_bind(pattern);
+                        sql.push(" ESCAPE '\\')");
+                    }
+                    F::Not(inner) => {
+                        sql.push("NOT (");
+                        push_filter(sql, inner);
+                        sql.push(")");
+                    }
                 }
-                sql.push(")");
             }
-            if let Some(text) = &query.text {
-                let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-                sql.push(" AND (LOWER(title) LIKE ");
-                sql.push_bind(pattern.clone());
-                sql.push(" ESCAPE '\\' OR LOWER(culprit) LIKE ");
-                sql.push_bind(pattern);
-                sql.push(" ESCAPE '\\')");
+            for filter in &query.filters {
+                sql.push(" AND ");
+                push_filter(&mut sql, filter);
             }
             sql.push(match query.sort {
                 $crate::store::IssueSort::LastSeen => " ORDER BY last_seen DESC, id DESC",
@@ -57,6 +83,15 @@ macro_rules! issues {
                 .bind(id)
                 .fetch_optional(self.reader())
                 .await?)
+        }
+
+        async fn delete_issue(&self, id: i64) -> $crate::store::StoreResult<()> {
+            // Events, hashes and rollups go with it (ON DELETE CASCADE).
+            let done = sqlx::query("DELETE FROM issues WHERE id = $1").bind(id).execute(self.writer()).await?;
+            if done.rows_affected() == 0 {
+                return Err($crate::store::StoreError::NotFound);
+            }
+            Ok(())
         }
 
         async fn set_issue_status(&self, id: i64, status: &str, substatus: Option<&str>) -> $crate::store::StoreResult<()> {

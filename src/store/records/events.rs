@@ -241,15 +241,35 @@ pub enum IssueSort {
     Users,
 }
 
+/// One condition on issues (all of a query's conditions must hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueFilter {
+    /// `status = …` (`unresolved`, `resolved`, `ignored`).
+    Status(String),
+    /// `substatus = …` (`new`, `regressed`, `ongoing`).
+    Substatus(String),
+    /// `level = …`.
+    Level(String),
+    /// Some event of the issue carried this tag value.
+    Tag {
+        /// Tag key.
+        key: String,
+        /// Tag value.
+        value: String,
+    },
+    /// Case-insensitive text in the title or culprit.
+    Text(String),
+    /// The condition does not hold.
+    Not(Box<IssueFilter>),
+}
+
 /// Which issues to list.
 #[derive(Debug, Clone, Default)]
 pub struct IssueQuery {
     /// The project.
     pub project_id: i64,
-    /// Only these statuses (empty: any).
-    pub statuses: Vec<String>,
-    /// Case-insensitive text in the title or culprit.
-    pub text: Option<String>,
+    /// Conditions, all of which must hold.
+    pub filters: Vec<IssueFilter>,
     /// Order.
     pub sort: IssueSort,
     /// Page size.

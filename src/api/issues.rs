@@ -1,0 +1,256 @@
+//! Issues and their events.
+//!
+//! ```text
+//! GET  /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=   list (Link header)
+//! PUT  /api/0/projects/{org}/{project}/issues/?id=1&id=2              bulk status change
+//! GET|PUT|DELETE /api/0/issues/{id}/    (also /api/0/organizations/{org}/issues/{id}/)
+//! GET  /api/0/issues/{id}/events/, /api/0/issues/{id}/events/latest/
+//! GET  /api/0/issues/{id}/tags/{key}/
+//! GET  /api/0/projects/{org}/{project}/events/{event_id}/
+//! ```
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::ApiUser;
+use super::{ApiError, ApiResult, paginated, parse_cursor, serialize};
+use crate::app::AppState;
+use crate::store::{Issue, IssueQuery, IssueSort, Project};
+
+const DEFAULT_LIMIT: i64 = 25;
+const MAX_LIMIT: i64 = 100;
+
+/// Query parameters of the issue list.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    query: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn project(state: &AppState, org: &str, slug: &str) -> ApiResult<Project> {
+    state.store.find_project(org, slug).await?.ok_or(ApiError::NotFound)
+}
+
+async fn issue_with_project(state: &AppState, id: &str) -> ApiResult<(Issue, Project)> {
+    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
+    let issue = state.store.find_issue(id).await?.ok_or(ApiError::NotFound)?;
+    let project = state.store.find_project_by_id(issue.project_id).await?.ok_or(ApiError::NotFound)?;
+    Ok((issue, project))
+}
+
+/// `GET /api/0/projects/{org}/{project}/issues/`.
+pub async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((org, slug)): Path<(String, String)>,
+    Query(params): Query<ListParams>,
+) -> ApiResult<Response> {
+    user.require("event", "read")?;
+    let project = project(&state, &org, &slug).await?;
+    // Sentry assumes `is:unresolved` when no query is given.
+    let text = params.query.unwrap_or_else(|| "is:unresolved".to_owned());
+    let filters = crate::search::parse(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let sort = match params.sort.as_deref().unwrap_or("date") {
+        "date" | "priority" | "trends" => IssueSort::LastSeen,
+        "new" => IssueSort::FirstSeen,
+        "freq" => IssueSort::Events,
+        "user" => IssueSort::Users,
+        other => return Err(ApiError::BadRequest(format!("unsupported sort {other:?} (use date, new, freq or user)"))),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = parse_cursor(params.cursor.as_deref())?;
+    let query = IssueQuery { project_id: project.id, filters, sort, limit: limit + 1, offset };
+    let mut issues = state.store.list_issues(&query).await?;
+    let has_more = issues.len() as i64 > limit;
+    issues.truncate(limit as usize);
+    let url = state.config.public_url();
+    let items = issues.iter().map(|i| serialize::issue(i, &project, &url)).collect();
+    let base = format!("{url}/api/0/projects/{org}/{slug}/issues/");
+    Ok(paginated(items, &base, offset, limit, has_more))
+}
+
+/// `PUT /api/0/projects/{org}/{project}/issues/?id=…`: change the status of several issues.
+pub async fn bulk_update(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((org, slug)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    user.require("event", "write")?;
+    let project = project(&state, &org, &slug).await?;
+    let ids: Vec<i64> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid issue id {v:?}"))))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(ApiError::BadRequest("name the issues to change with ?id=…".to_owned()));
+    }
+    let change = StatusChange::parse(&body)?;
+    for id in &ids {
+        let issue = state.store.find_issue(*id).await?.ok_or(ApiError::NotFound)?;
+        if issue.project_id != project.id {
+            return Err(ApiError::NotFound);
+        }
+    }
+    for id in ids {
+        state.store.set_issue_status(id, change.status, change.substatus).await?;
+    }
+    Ok(Json(change.response()))
+}
+
+/// `GET /api/0/issues/{id}/`.
+pub async fn show(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Json<Value>> {
+    user.require("event", "read")?;
+    let (issue, project) = issue_with_project(&state, path.id()).await?;
+    Ok(Json(serialize::issue(&issue, &project, &state.config.public_url())))
+}
+
+/// `PUT /api/0/issues/{id}/`: change status (`resolved`, `unresolved`, `ignored`).
+pub async fn update(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(path): Path<IssuePath>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    user.require("event", "write")?;
+    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let change = StatusChange::parse(&body)?;
+    state.store.set_issue_status(issue.id, change.status, change.substatus).await?;
+    Ok(Json(change.response()))
+}
+
+/// `DELETE /api/0/issues/{id}/`: the issue and its events.
+pub async fn delete(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Response> {
+    user.require("event", "admin")?;
+    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    state.store.delete_issue(issue.id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// Paging parameters of an issue's event list.
+#[derive(Debug, Deserialize)]
+pub struct EventParams {
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/0/issues/{id}/events/`: newest first.
+pub async fn events(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(path): Path<IssuePath>,
+    Query(params): Query<EventParams>,
+) -> ApiResult<Response> {
+    user.require("event", "read")?;
+    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let offset = parse_cursor(params.cursor.as_deref())?;
+    let mut events = state.store.list_issue_events(issue.id, limit + 1, offset).await?;
+    let has_more = events.len() as i64 > limit;
+    events.truncate(limit as usize);
+    let mut items = Vec::with_capacity(events.len());
+    for event in &events {
+        items.push(serialize::event(event, &serialize::payload(event)?));
+    }
+    let base = format!("{}/api/0/issues/{}/events/", state.config.public_url(), issue.id);
+    Ok(paginated(items, &base, offset, limit, has_more))
+}
+
+/// `GET /api/0/issues/{id}/events/latest/`.
+pub async fn latest_event(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(path): Path<IssuePath>,
+) -> ApiResult<Json<Value>> {
+    user.require("event", "read")?;
+    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let event = state.store.list_issue_events(issue.id, 1, 0).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
+}
+
+/// `GET /api/0/projects/{org}/{project}/events/{event_id}/`.
+pub async fn project_event(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((org, slug, event_id)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    user.require("event", "read")?;
+    let project = project(&state, &org, &slug).await?;
+    let id: crate::protocol::EventId = event_id.parse().map_err(|_| ApiError::NotFound)?;
+    let event = state.store.find_event(project.id, &id.to_string()).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
+}
+
+/// `GET /api/0/issues/{id}/tags/{key}/`: the value distribution of one tag.
+pub async fn tag_values(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(path): Path<TagPath>,
+) -> ApiResult<Json<Value>> {
+    user.require("event", "read")?;
+    let (issue, _) = issue_with_project(&state, &path.issue_id).await?;
+    let (total, unique) = state.store.issue_tag_totals(issue.id, &path.key).await?;
+    let values = state.store.issue_tag_values(issue.id, &path.key, 10).await?;
+    let top: Vec<Value> = values
+        .iter()
+        .map(|v| {
+            json!({"key": v.key, "name": v.value, "value": v.value, "count": v.times_seen,
+                   "firstSeen": v.first_seen.to_rfc3339(), "lastSeen": v.last_seen.to_rfc3339()})
+        })
+        .collect();
+    Ok(Json(json!({"key": path.key, "name": path.key, "totalValues": total, "uniqueValues": unique, "topValues": top})))
+}
+
+/// The path parameters of issue routes: `issue_id`, and `org` on the organization-scoped form
+/// (`/api/0/organizations/{org}/issues/{issue_id}/`).
+#[derive(Debug, Deserialize)]
+pub struct IssuePath(std::collections::HashMap<String, String>);
+
+impl IssuePath {
+    fn id(&self) -> &str {
+        self.0.get("issue_id").map_or("", String::as_str)
+    }
+}
+
+/// `/api/0/issues/{issue_id}/tags/{key}/`.
+#[derive(Debug, Deserialize)]
+pub struct TagPath {
+    issue_id: String,
+    key: String,
+}
+
+/// A status change from a PUT body.
+struct StatusChange {
+    status: &'static str,
+    substatus: Option<&'static str>,
+}
+
+impl StatusChange {
+    fn parse(body: &[u8]) -> ApiResult<Self> {
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let status = value
+            .get("status")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::BadRequest("the body needs a \"status\"".to_owned()))?;
+        let (status, substatus) = match status {
+            "resolved" | "resolvedInNextRelease" => ("resolved", None),
+            "unresolved" => ("unresolved", Some("ongoing")),
+            "ignored" | "muted" | "archived" => ("ignored", Some("archived_forever")),
+            other => return Err(ApiError::BadRequest(format!("unsupported status {other:?}"))),
+        };
+        Ok(Self { status, substatus })
+    }
+
+    fn response(&self) -> Value {
+        json!({"status": self.status, "substatus": self.substatus, "statusDetails": {}})
+    }
+}
