@@ -53,6 +53,29 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Explain how events are grouped.
+    #[command(subcommand)]
+    Grouping(GroupingCommand),
+}
+
+/// `faultline grouping …`
+#[derive(Debug, Subcommand)]
+pub enum GroupingCommand {
+    /// Print `{"hashes", "variants", "tree"}` for one event payload (normalized first, as ingest does).
+    Hash(GroupingHash),
+}
+
+/// Arguments of `grouping hash`.
+#[derive(Debug, Args)]
+pub struct GroupingHash {
+    /// Event JSON file; `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// Fingerprint rules (Sentry's syntax, one per line) to apply as project rules.
+    #[arg(long, value_name = "FILE")]
+    pub fingerprint_rules: Option<PathBuf>,
+    /// Stack-trace rules (Sentry's syntax, one per line) to apply as project rules.
+    #[arg(long, value_name = "FILE")]
+    pub stacktrace_rules: Option<PathBuf>,
 }
 
 /// `faultline user …`
@@ -131,6 +154,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url,
         data_dir: cli.data_dir,
     };
+    if let Command::Grouping(GroupingCommand::Hash(args)) = &cli.command {
+        // Needs neither config nor database.
+        return grouping_hash(args);
+    }
     let config = Config::load(&overrides)?;
     match &cli.command {
         Command::Serve { .. } => telemetry::init_logging(&config.log),
@@ -156,6 +183,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             with_store(&config, |store| project_create(store, &config, args)).await
         }
         Command::Token(TokenCommand::Create(args)) => with_store(&config, |store| token_create(store, args)).await,
+        Command::Grouping(GroupingCommand::Hash(args)) => grouping_hash(&args),
     }
 }
 
@@ -230,5 +258,36 @@ async fn token_create(store: Store, args: TokenCreate) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "created API token for {email}:")?;
     writeln!(out, "{token}")?;
+    Ok(())
+}
+
+fn grouping_hash(args: &GroupingHash) -> anyhow::Result<()> {
+    use crate::grouping::{Enhancements, FingerprintRules, GroupingConfig};
+    use crate::protocol::{NormalizeOptions, normalize_event};
+
+    let read = |path: &PathBuf| std::fs::read(path).with_context(|| format!("cannot read {}", path.display()));
+    let payload = match &args.file {
+        Some(path) if path.as_os_str() != "-" => read(path)?,
+        _ => {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut buf).context("cannot read standard input")?;
+            buf
+        }
+    };
+    let text = |path: &PathBuf| -> anyhow::Result<String> { Ok(String::from_utf8(read(path)?)?) };
+    let mut config = GroupingConfig::default();
+    if let Some(path) = &args.fingerprint_rules {
+        config.fingerprint_rules =
+            FingerprintRules::parse(&text(path)?).with_context(|| format!("in {}", path.display()))?;
+    }
+    if let Some(path) = &args.stacktrace_rules {
+        config.enhancements = Enhancements::parse(&text(path)?).with_context(|| format!("in {}", path.display()))?;
+    }
+    let normalized = normalize_event(&payload, &NormalizeOptions::new(time::OffsetDateTime::now_utc()))
+        .context("not a valid event payload")?;
+    let result = crate::grouping::calculate(&normalized.payload, &config);
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &result)?;
+    writeln!(out)?;
     Ok(())
 }

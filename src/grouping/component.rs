@@ -155,7 +155,11 @@ impl Component {
 
     /// A component holding child components; it contributes if one of them does.
     pub fn with_children(id: &'static str, children: impl IntoIterator<Item = Component>) -> Self {
-        let children: Arc<[Component]> = children.into_iter().collect();
+        Self::with_shared_children(id, children.into_iter().collect())
+    }
+
+    /// [`Component::with_children`] for children already in an `Arc`.
+    pub fn with_shared_children(id: &'static str, children: Arc<[Component]>) -> Self {
         let contributes = children.iter().any(|c| c.contributes);
         let values = if children.is_empty() { Repr::Empty } else { Repr::Children(children) };
         Self::with_values(id, contributes, values)
@@ -213,6 +217,18 @@ impl Component {
 
     /// Whether both components contribute the same leaf strings (and so hash alike).
     pub fn same_contributing_values(&self, other: &Component) -> bool {
+        // Cheap first: how many strings and how many bytes.
+        let shape = |c: &Component| {
+            let (mut count, mut len) = (0, 0);
+            c.visit_contributing(&mut |text| {
+                count += 1;
+                len += text.as_bytes().len();
+            });
+            (count, len)
+        };
+        if shape(self) != shape(other) {
+            return false;
+        }
         fn bytes(c: &Component) -> Vec<&[u8]> {
             let mut out = Vec::new();
             c.visit_contributing(&mut |text| out.push(text.as_bytes()));

@@ -78,10 +78,12 @@ pub enum Glob {
     SegmentPrefix(String),
     /// `**/lit/**`, stored as `/lit/`: somewhere in the path, or at its start.
     PathInfix(String),
-    /// Everything else; `literal` is a run of at least two ASCII characters every match contains.
+    /// Everything else; `literal` is a run of ASCII characters every match starts with
+    /// (`leads`) or contains (at least two of them).
     Regex {
         re: Regex,
         literal: Option<String>,
+        leads: bool,
     },
 }
 
@@ -100,7 +102,7 @@ impl Glob {
         let path = kind == GlobKind::Path;
         let normalized = if path { pattern.replace('\\', "/").to_lowercase() } else { pattern.to_owned() };
         if kind == (GlobKind::Text { ignore_case: true }) {
-            return compile(pattern, kind).map(|re| Glob::Regex { re, literal: None });
+            return compile(pattern, kind).map(|re| Glob::Regex { re, literal: None, leads: false });
         }
         let tokens = parse(&mut normalized.chars().peekable(), path, false)?;
         let literal = |tokens: &[Token]| -> Option<String> {
@@ -126,8 +128,10 @@ impl Glob {
         match fast {
             Some(glob) => Ok(glob),
             None => {
-                let literal = longest_literal(&tokens);
-                compile(pattern, kind).map(|re| Glob::Regex { re, literal })
+                let leading = leading_literal(&tokens);
+                let leads = leading.is_some();
+                let literal = leading.or_else(|| longest_literal(&tokens));
+                compile(pattern, kind).map(|re| Glob::Regex { re, literal, leads })
             }
         }
     }
@@ -149,7 +153,7 @@ impl Glob {
                 out.push(Requirement::Exact(l));
                 out.extend(rooted(l).map(Requirement::Exact));
             }
-            Glob::Prefix(l) | Glob::SegmentPrefix(l) => {
+            Glob::Prefix(l) | Glob::SegmentPrefix(l) | Glob::Regex { literal: Some(l), leads: true, .. } => {
                 if l.is_empty() || rooted(l).is_some_and(str::is_empty) {
                     return Vec::new();
                 }
@@ -203,6 +207,18 @@ impl Glob {
             Glob::Regex { re, .. } => re.is_match(&format!("/{value}")),
         }
     }
+}
+
+/// The ASCII characters the tokens start with, if any.
+fn leading_literal(tokens: &[Token]) -> Option<String> {
+    let leading: String = tokens
+        .iter()
+        .map_while(|t| match t {
+            Token::Literal(c) if c.is_ascii() => Some(*c),
+            _ => None,
+        })
+        .collect();
+    (!leading.is_empty()).then_some(leading)
 }
 
 /// The longest run of plain ASCII characters outside classes and alternatives (≥ 2 bytes).
@@ -432,7 +448,7 @@ mod tests {
         for (pattern, kind) in cases {
             let fast = Glob::new(pattern, kind).expect("glob");
             assert!(!matches!(fast, Glob::Regex { .. }), "{pattern} should take a fast path");
-            let slow = Glob::Regex { re: compile(pattern, kind).expect("glob"), literal: None };
+            let slow = Glob::Regex { re: compile(pattern, kind).expect("glob"), literal: None, leads: false };
             for value in values {
                 let value = if kind == GlobKind::Path { value.to_lowercase() } else { value.to_owned() };
                 assert_eq!(fast.is_path_match(&value), slow.is_path_match(&value), "{pattern} on {value}");

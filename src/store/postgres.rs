@@ -63,6 +63,11 @@ impl PgStore {
     fn reader(&self) -> &Pool<Db> {
         &self.pool
     }
+
+    /// A write transaction (READ COMMITTED; conflicts are settled by unique keys and row locks).
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        self.pool.begin().await
+    }
 }
 
 impl Backend for PgStore {

@@ -83,6 +83,13 @@ impl SqliteStore {
     fn reader(&self) -> &Pool<Db> {
         &self.reader
     }
+
+    /// A write transaction that takes SQLite's write lock up front. A deferred `BEGIN` that reads
+    /// first fails with `SQLITE_BUSY` (no busy wait) if another connection — the CLI beside a running
+    /// server — committed in between; `BEGIN IMMEDIATE` waits for the lock instead.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
 }
 
 impl Backend for SqliteStore {

@@ -9,9 +9,12 @@ mod support;
 
 mod api;
 mod cli;
+mod grouping_corpus;
 mod health;
 mod ingest;
 mod ingest_bad_input;
 mod sdk_rust;
 mod setup;
+mod shutdown;
 mod store_contract;
+mod store_ingest;

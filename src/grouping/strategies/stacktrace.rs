@@ -9,6 +9,8 @@
 //! then get the `+group`/`-group`/`max-frames`/`min-frames` rules. A stack trace without frames,
 //! without contributing frames or (app) without in-app frames does not contribute.
 
+use std::sync::Arc;
+
 use crate::grouping::component::{Component, Text};
 use crate::grouping::enhancers::{self, Contribution};
 use crate::grouping::frames::{Frame, Stack};
@@ -19,8 +21,8 @@ use super::{APP, SYSTEM, Variants};
 /// The `app` and `system` stack trace components of `stack` (app first: it has priority).
 pub fn stacktrace_variants(stack: &Stack<'_>) -> Variants {
     let frame_components: Vec<Component> = stack.frames.iter().map(frame_component).collect();
-    let mut app = single_variant(stack, frame_components.clone(), true);
-    let mut system = single_variant(stack, frame_components, false);
+    let mut app = single_variant(stack, &frame_components, true);
+    let mut system = single_variant(stack, &frame_components, false);
 
     let frames = system.children().zip(&stack.frames);
     let (mut in_app, mut contributing, mut in_app_contributing) = (0, 0, 0);
@@ -45,8 +47,12 @@ pub fn stacktrace_variants(stack: &Stack<'_>) -> Variants {
     vec![(APP, app), (SYSTEM, system)]
 }
 
-fn single_variant(stack: &Stack<'_>, mut components: Vec<Component>, app: bool) -> Component {
+fn single_variant(stack: &Stack<'_>, frame_components: &[Component], app: bool) -> Component {
     let frames = &stack.frames;
+    // The variant's own copies of the frame nodes (their contents stay shared), changed in
+    // place: the new `Arc` is unique, so `make_mut` does not copy.
+    let mut shared: Arc<[Component]> = frame_components.iter().cloned().collect();
+    let components = Arc::make_mut(&mut shared);
     for (idx, component) in components.iter_mut().enumerate() {
         if idx > 0 && frames[idx].repeats(&frames[idx - 1]) {
             component.ignore("ignored due to recursion");
@@ -55,7 +61,7 @@ fn single_variant(stack: &Stack<'_>, mut components: Vec<Component>, app: bool) 
             component.contributes = false;
         }
     }
-    ignore_lonely_javascript_frame(frames, &mut components);
+    ignore_lonely_javascript_frame(frames, components);
 
     let mut contributions: Vec<Contribution> =
         components.iter().map(|c| Contribution { contributes: c.contributes, hint: None }).collect();
@@ -84,7 +90,7 @@ fn single_variant(stack: &Stack<'_>, mut components: Vec<Component>, app: bool) 
 
     let (contributes, hint) =
         if app && in_app_contributing == 0 { (false, None) } else { (assembled.contributes, assembled.hint) };
-    Component { contributes, hint, ..Component::with_children("stacktrace", components) }
+    Component { contributes, hint, ..Component::with_shared_children("stacktrace", shared) }
 }
 
 /// A lone JavaScript frame without function name and without URL says nothing about the error.

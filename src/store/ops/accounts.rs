@@ -161,7 +161,7 @@ macro_rules! accounts {
             now: $crate::store::Millis,
             admin: &$crate::store::NewUser,
         ) -> $crate::store::StoreResult<$crate::store::User> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let used = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
                 .bind(token_hash)
                 .bind(now)

@@ -341,7 +341,7 @@ macro_rules! ingest {
             &self,
             batch: &[$crate::store::EnvelopeWrite],
         ) -> $crate::store::StoreResult<Vec<Vec<$crate::store::IngestOutcome>>> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for write in batch {
                 outcomes.push(write::write_envelope(&mut tx, write).await?);

@@ -4,8 +4,8 @@
 //! [`super::SqliteStore`] and [`super::PgStore`]. The SQL is the common dialect of SQLite and
 //! PostgreSQL: `$n` placeholders, `INSERT … ON CONFLICT … DO UPDATE`, `RETURNING`, integers for time and
 //! no vendor functions (`CASE` instead of `GREATEST`/`MAX`, explicit `CAST(… AS BIGINT)` on sums).
-//! Inside the macros, `self.writer()` is the pool for writes and `self.reader()` the one for reads, and
-//! `Db` names the backend's database type.
+//! Inside the macros, `self.writer()` is the pool for writes, `self.reader()` the one for reads,
+//! `self.begin_write()` opens a write transaction, and `Db` names the backend's database type.
 
 mod accounts;
 mod ingest;

@@ -45,7 +45,7 @@ macro_rules! projects {
         }
 
         async fn create_project(&self, project: &$crate::store::NewProject) -> $crate::store::StoreResult<$crate::store::Project> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO projects (organization_id, slug, name, platform, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )

@@ -1,0 +1,135 @@
+//! The store contract for the ingest write path and the issue read models, on either backend —
+//! including several writers (as several Faultline nodes on one PostgreSQL would be).
+
+use faultline::store::{ConnectOptions, EnvelopeWrite, IssueFilter, IssueQuery, IssueSort, Millis, NewEvent, Store};
+
+use crate::support::TestDb;
+
+fn event(id: &str, hashes: &[&str], user: Option<&str>, release: Option<&str>) -> NewEvent {
+    NewEvent {
+        event_id: id.to_owned(),
+        event_type: "error".into(),
+        timestamp: Millis::now(),
+        level: "error".into(),
+        platform: "python".into(),
+        title: format!("Boom {id}"),
+        culprit: "app in run".into(),
+        message: "boom".into(),
+        environment: Some("prod".into()),
+        release: release.map(str::to_owned),
+        user_key: user.map(str::to_owned),
+        tags: vec![("environment".into(), "prod".into()), ("browser".into(), "Firefox".into())],
+        hashes: hashes.iter().map(|h| (*h).to_owned()).collect(),
+        metadata: "{}".into(),
+        payload: zstd::bulk::compress(b"{}", 1).unwrap(),
+    }
+}
+
+async fn project(store: &Store) -> (i64, i64) {
+    let org = store.create_organization("acme", "Acme").await.unwrap();
+    let project = store
+        .create_project(&faultline::store::NewProject {
+            organization_id: org.id,
+            slug: "web".into(),
+            name: "web".into(),
+            platform: None,
+        })
+        .await
+        .unwrap();
+    (org.id, project.id)
+}
+
+fn write(org: i64, project: i64, events: Vec<NewEvent>) -> EnvelopeWrite {
+    EnvelopeWrite {
+        project_id: project,
+        organization_id: org,
+        received_at: Millis::now(),
+        events,
+        ..EnvelopeWrite::default()
+    }
+}
+
+#[tokio::test]
+async fn batches_group_dedupe_and_roll_up() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let outcomes = store
+        .ingest_batch(&[
+            write(
+                org,
+                project,
+                vec![event("e1", &["h1"], Some("id:1"), Some("1.0")), event("e2", &["h1"], Some("id:2"), Some("1.1"))],
+            ),
+            write(org, project, vec![event("e2", &["h1"], Some("id:2"), None)]),
+            write(
+                org,
+                project,
+                vec![
+                    event("e3", &["h2", "h1"], Some("id:1"), None),
+                    NewEvent { event_type: "transaction".into(), ..event("t1", &[], None, None) },
+                ],
+            ),
+        ])
+        .await
+        .unwrap();
+    let flat: Vec<_> = outcomes.iter().flatten().collect();
+    assert!(flat[0].is_new && !flat[1].is_new);
+    assert!(flat[2].duplicate, "a retried event id is not stored twice, even inside one batch");
+    assert_eq!(flat[3].issue_id, flat[0].issue_id, "an event joins the issue owning any of its hashes");
+    assert_eq!(flat[4].issue_id, None, "events without hashes (transactions) form no issue");
+
+    let issue = store.find_issue(flat[0].issue_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((issue.times_seen, issue.users_seen, issue.short_id), (3, 2, 1));
+    assert_eq!((issue.first_release.as_deref(), issue.last_release.as_deref()), (Some("1.0"), Some("1.1")));
+    // h2 now belongs to the issue too.
+    let more = store.ingest_batch(&[write(org, project, vec![event("e4", &["h2"], None, None)])]).await.unwrap();
+    assert_eq!(more[0][0].issue_id, Some(issue.id));
+
+    let listed = store
+        .list_issues(&IssueQuery {
+            project_id: project,
+            filters: vec![IssueFilter::Tag { key: "browser".into(), value: "Firefox".into() }],
+            sort: IssueSort::Events,
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let events = store.list_issue_events(issue.id, 10, 0).await.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(store.issue_tag_totals(issue.id, "browser").await.unwrap(), (4, 1));
+    let counts = store.project_item_counts(project).await.unwrap();
+    assert_eq!((counts.transactions, counts.environments), (1, 1));
+}
+
+#[tokio::test]
+async fn concurrent_writers_open_one_issue_per_fingerprint() {
+    let db = TestDb::new().await;
+    let (org, project) = project(&db.store).await;
+    let other = Store::connect(&db.url, &ConnectOptions::default()).await.unwrap();
+    let mut tasks = Vec::new();
+    for (w, store) in [db.store.clone(), other.clone()].into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20 {
+                let id = format!("w{w}-{i}");
+                let batch = [write(org, project, vec![event(&id, &["shared-hash"], Some(&format!("id:{i}")), None)])];
+                // A deadlock victim or busy database is retried, as the pipeline does.
+                let mut tries = 0;
+                while let Err(err) = store.ingest_batch(&batch).await {
+                    tries += 1;
+                    assert!(tries < 5, "writer {w} kept failing: {err}");
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let issues =
+        db.store.list_issues(&IssueQuery { project_id: project, limit: 10, ..IssueQuery::default() }).await.unwrap();
+    assert_eq!(issues.len(), 1, "one fingerprint, one issue, however many writers");
+    assert_eq!((issues[0].times_seen, issues[0].users_seen), (40, 20));
+    other.close().await;
+}
