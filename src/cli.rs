@@ -56,6 +56,69 @@ pub enum Command {
     /// Explain how events are grouped.
     #[command(subcommand)]
     Grouping(GroupingCommand),
+    /// Send realistic events to a DSN and measure (a load generator).
+    Bench(BenchArgs),
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The DSN to send to.
+    #[arg(long)]
+    pub dsn: String,
+    /// Requests in flight (closed loop); with --rate, the cap on requests in flight.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Events per second (open loop) instead of as fast as --concurrency allows.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long to send, e.g. 30s or 2m.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// How many events to send.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Event size in KiB (5–50 realistic).
+    #[arg(long, default_value_t = 8)]
+    pub size_kb: usize,
+    /// Distinct fingerprints (issues).
+    #[arg(long, default_value_t = 50)]
+    pub fingerprints: u64,
+    /// Distinct users.
+    #[arg(long, default_value_t = 1000)]
+    pub users: u64,
+    /// Platforms whose event shapes to send.
+    #[arg(long, value_delimiter = ',', default_value = "python,javascript,java,go,rust")]
+    pub platforms: Vec<String>,
+    /// gzip request bodies.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Ask the server how many events it digested (needs --token).
+    #[arg(long, requires = "token")]
+    pub verify: bool,
+    /// API token for --verify.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Organization of the DSN's project, for --verify.
+    #[arg(long, default_value = "default")]
+    pub org: String,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) =
+        text.trim().split_at(text.trim().find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len()));
+    let value: f64 = number.parse().map_err(|_| format!("invalid duration {text:?}"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("invalid duration unit in {text:?} (use ms, s, m or h)")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// `faultline grouping …`
@@ -154,9 +217,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url,
         data_dir: cli.data_dir,
     };
+    // These need neither config nor database.
     if let Command::Grouping(GroupingCommand::Hash(args)) = &cli.command {
-        // Needs neither config nor database.
         return grouping_hash(args);
+    }
+    if let Command::Bench(args) = cli.command {
+        return bench(args);
     }
     let config = Config::load(&overrides)?;
     match &cli.command {
@@ -184,6 +250,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Create(args)) => with_store(&config, |store| token_create(store, args)).await,
         Command::Grouping(GroupingCommand::Hash(args)) => grouping_hash(&args),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -290,4 +357,31 @@ fn grouping_hash(args: &GroupingHash) -> anyhow::Result<()> {
     serde_json::to_writer_pretty(&mut out, &result)?;
     writeln!(out)?;
     Ok(())
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let platforms: Vec<String> = args.platforms.iter().map(|p| p.trim().to_lowercase()).collect();
+    if let Some(unknown) = platforms.iter().find(|p| !crate::bench::events::PLATFORMS.contains(&p.as_str())) {
+        bail!("unknown platform {unknown:?} (use {})", crate::bench::events::PLATFORMS.join(", "));
+    }
+    let options = crate::bench::BenchOptions {
+        dsn: args.dsn,
+        concurrency: args.concurrency.max(1),
+        rate: args.rate,
+        duration: args.duration,
+        count: args.count,
+        shape: crate::bench::events::Shape {
+            fingerprints: args.fingerprints.max(1),
+            users: args.users.max(1),
+            size: args.size_kb * 1024,
+            platforms,
+        },
+        gzip: args.gzip,
+        verify_token: if args.verify { args.token } else { None },
+        org: args.org,
+        quiet: args.quiet,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    runtime.block_on(crate::bench::run(options)).map(|_| ())
 }

@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod app;
+pub mod bench;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
