@@ -92,7 +92,7 @@ pub fn event(event: &StoredEvent, payload: &Value) -> Value {
         "type": event.event_type,
         "title": event.title,
         "message": event.message,
-        "culprit": p.get("culprit").cloned().unwrap_or(Value::Null),
+        "culprit": p.get("culprit").filter(|c| c.is_string()).cloned().unwrap_or_else(|| json!("")),
         "platform": event.platform,
         "level": event.level,
         "release": event.release.as_ref().map(|v| json!({"version": v})),

@@ -100,15 +100,24 @@ pub fn process_envelope(
                         update.started,
                     );
                     counts.started = i64::from(update.init);
+                    // Each session lands in one final bucket: crashed, abnormal, or (clean) exited;
+                    // errored counts each session once, from its first update that reports errors.
                     match update.status {
                         SessionStatus::Crashed => counts.crashed = 1,
                         SessionStatus::Abnormal => counts.abnormal = 1,
-                        SessionStatus::Exited => counts.exited = 1,
+                        SessionStatus::Exited if update.errors == 0 => counts.exited = 1,
                         _ => {}
                     }
-                    // An errored session is counted once: when it first reports errors or ends with them.
-                    if update.status == SessionStatus::Errored || (update.status.is_terminal() && update.errors > 0) {
-                        counts.errored = 1;
+                    let errored = update.status == SessionStatus::Errored
+                        || (update.errors > 0
+                            && !matches!(update.status, SessionStatus::Crashed | SessionStatus::Abnormal));
+                    if errored {
+                        match &update.session_id {
+                            Some(sid) => counts.errored_session = Some(sid.clone()),
+                            // Without an id there is nothing to deduplicate by: count it when it ends.
+                            None if update.status.is_terminal() => counts.errored = 1,
+                            None => {}
+                        }
                     }
                     write.sessions.push(counts);
                     count_item(item, "stored");
@@ -264,6 +273,7 @@ fn session_counts(release: &str, environment: Option<&str>, started: OffsetDateT
         crashed: 0,
         abnormal: 0,
         exited: 0,
+        errored_session: None,
     }
 }
 

@@ -82,7 +82,9 @@ process.on('exit', () => {
   }
 });
 const bad = wire.filter((r) => r.status !== 200);
-if (!flushed || bad.length || !events.exception || !events.message || transactions.length === 0) {
-  console.error(`node sender: flushed=${flushed}, non-200 responses ${JSON.stringify(bad)}`);
+const sent = wire.flatMap((r) => r.items);
+const count = (type) => sent.filter((t) => t === type).length;
+if (!flushed || bad.length || !events.exception || !events.message || transactions.length === 0 || count('event') !== 2 || count('transaction') !== 1) {
+  console.error(`node sender: flushed=${flushed}, non-200 responses ${JSON.stringify(bad)}, items sent ${JSON.stringify(sent)} (expected 2 events, 1 transaction)`);
   process.exit(1);
 }

@@ -42,6 +42,12 @@ class RecordingTransport(HttpTransport):
         wire.append({"status": response.status, "items": items, "sessions": sessions})
         return super()._handle_response(response=response, envelope=envelope)
 
+    def _handle_request_error(self, envelope=None, loss_reason="network", **kwargs):
+        if loss_reason == "network":  # no HTTP response at all
+            items = [item.type for item in envelope.items] if envelope is not None else []
+            wire.append({"status": None, "items": items, "sessions": [], "error": loss_reason})
+        return super()._handle_request_error(envelope=envelope, loss_reason=loss_reason, **kwargs)
+
 
 def session_summary(payload):
     """The fields of a session (or sessions aggregate) payload that release health counts."""
@@ -120,12 +126,15 @@ ids["logged"] = sentry_sdk.last_event_id()
 # 5. warning message
 ids["warning"] = sentry_sdk.capture_message("e2e disk almost full", level="warning")
 
-# 6. transaction with a span
-with sentry_sdk.start_transaction(op="task", name="e2e-task"):
-    with sentry_sdk.start_span(op="db.query", name="SELECT 1"):
-        pass
-    with sentry_sdk.start_span(op="http.client", name="GET /inventory"):
-        pass
+# 6. transaction with a span, in its own scope as a task runner would do it (otherwise the scope
+#    keeps the transaction name and later events carry transaction="e2e-task", which Sentry then
+#    uses as their culprit)
+with sentry_sdk.new_scope():
+    with sentry_sdk.start_transaction(op="task", name="e2e-task"):
+        with sentry_sdk.start_span(op="db.query", name="SELECT 1"):
+            pass
+        with sentry_sdk.start_span(op="http.client", name="GET /inventory"):
+            pass
 
 sentry_sdk.flush(timeout=10)
 
@@ -153,11 +162,18 @@ with open(OUT, "w") as f:
 
 print(f"sentry-python {sentry_sdk.VERSION}: event ids {json.dumps(ids)}; transactions {transactions}")
 for request in wire:
-    print(f"  POST envelope {request['items']} -> HTTP {request['status']}")
+    print(f"  POST envelope {request['items']} -> HTTP {request['status']}" + (f" ({request['error']})" if request.get("error") else ""))
     for session in request["sessions"]:
         print(f"      {session_summary(session)}")
 bad = [r for r in wire if r["status"] != 200]
 missing = [k for k, v in ids.items() if not v]
-if bad or missing or not transactions:
-    print(f"python sender: non-200 responses {bad}, missing ids {missing}, transactions {transactions}", file=sys.stderr)
+sent = [item for r in wire for item in r["items"]]
+expected = {"event": len(ids), "transaction": 1, "session": 2, "sessions": 1}
+unsent = {ty: (sent.count(ty), n) for ty, n in expected.items() if sent.count(ty) != n}
+if bad or missing or not transactions or unsent:
+    print(
+        f"python sender: non-200 responses {bad}, missing ids {missing}, transactions {transactions}, "
+        f"items sent vs expected {unsent}",
+        file=sys.stderr,
+    )
     sys.exit(1)

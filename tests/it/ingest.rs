@@ -303,3 +303,32 @@ async fn metrics_count_accepted_and_rejected_events() {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[tokio::test]
+async fn sessions_count_like_relay_whether_sent_one_by_one_or_aggregated() {
+    let app = TestApp::spawn().await;
+    let project = app.project("app").await;
+    let session = |sid: &str, init: bool, status: &str, errors: u32| {
+        let body = json!({"sid": sid, "init": init, "started": "2026-11-21T07:00:00Z", "status": status, "errors": errors,
+                          "attrs": {"release": "app@1", "environment": "prod"}});
+        (json!({"type": "session"}), serde_json::to_vec(&body).unwrap())
+    };
+    // A browser-style session that reports an error twice and never ends; a clean exit; an exit after
+    // errors; a crash.
+    for item in [
+        session("00000000000000000000000000000001", true, "ok", 1),
+        session("00000000000000000000000000000001", false, "ok", 2),
+        session("00000000000000000000000000000002", true, "exited", 0),
+        session("00000000000000000000000000000003", true, "ok", 1),
+        session("00000000000000000000000000000003", false, "exited", 1),
+        session("00000000000000000000000000000004", true, "crashed", 1),
+    ] {
+        assert_eq!(send(&app, &project, envelope(json!({}), &[item])).await.0, 200);
+    }
+    let counts = app.store().project_item_counts(project.id).await.unwrap();
+    assert_eq!(
+        (counts.sessions, counts.sessions_errored, counts.sessions_exited, counts.sessions_crashed),
+        (4, 2, 1, 1),
+        "errored once per session, exited only when clean, crashes in their own bucket"
+    );
+}

@@ -52,6 +52,18 @@ macro_rules! ingest_fns {
                 .await?;
             }
             for s in &write.sessions {
+                let mut errored = s.errored;
+                if let Some(sid) = &s.errored_session {
+                    let first = sqlx::query(
+                        "INSERT INTO errored_sessions (project_id, session_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(write.project_id)
+                    .bind(sid)
+                    .bind(write.received_at)
+                    .execute(&mut **tx)
+                    .await?;
+                    errored += i64::try_from(first.rows_affected()).unwrap_or(0);
+                }
                 sqlx::query(
                     "INSERT INTO session_hourly (project_id, release, environment, hour, started, errored, crashed, abnormal, exited) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -65,7 +77,7 @@ macro_rules! ingest_fns {
                 .bind(&s.environment)
                 .bind(s.hour)
                 .bind(s.started)
-                .bind(s.errored)
+                .bind(errored)
                 .bind(s.crashed)
                 .bind(s.abnormal)
                 .bind(s.exited)

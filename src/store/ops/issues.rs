@@ -193,11 +193,15 @@ macro_rules! issues {
                 .bind(project_id)
                 .fetch_one(self.reader())
                 .await?;
-            let (sessions,): (i64,) =
-                sqlx::query_as("SELECT CAST(COALESCE(SUM(started), 0) AS BIGINT) FROM session_hourly WHERE project_id = $1")
-                    .bind(project_id)
-                    .fetch_one(self.reader())
-                    .await?;
+            let (sessions, sessions_errored, sessions_crashed, sessions_abnormal, sessions_exited): (i64, i64, i64, i64, i64) =
+                sqlx::query_as(
+                    "SELECT CAST(COALESCE(SUM(started), 0) AS BIGINT), CAST(COALESCE(SUM(errored), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(crashed), 0) AS BIGINT), CAST(COALESCE(SUM(abnormal), 0) AS BIGINT), \
+                     CAST(COALESCE(SUM(exited), 0) AS BIGINT) FROM session_hourly WHERE project_id = $1",
+                )
+                .bind(project_id)
+                .fetch_one(self.reader())
+                .await?;
             let (check_ins,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM check_ins WHERE project_id = $1")
                 .bind(project_id)
                 .fetch_one(self.reader())
@@ -215,7 +219,18 @@ macro_rules! issues {
                 .bind(project_id)
                 .fetch_one(self.reader())
                 .await?;
-            Ok($crate::store::ItemCounts { user_reports, sessions, check_ins, client_discards, transactions, environments })
+            Ok($crate::store::ItemCounts {
+                user_reports,
+                sessions,
+                sessions_errored,
+                sessions_crashed,
+                sessions_abnormal,
+                sessions_exited,
+                check_ins,
+                client_discards,
+                transactions,
+                environments,
+            })
         }
     };
 }

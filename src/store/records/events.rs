@@ -110,6 +110,8 @@ pub struct SessionCounts {
     pub abnormal: i64,
     /// Sessions that ended normally.
     pub exited: i64,
+    /// A session id to count as errored once, however many updates report its errors.
+    pub errored_session: Option<String>,
 }
 
 /// A cron monitor check-in.
@@ -319,6 +321,14 @@ pub struct ItemCounts {
     pub user_reports: i64,
     /// Sessions started.
     pub sessions: i64,
+    /// Sessions counted as errored.
+    pub sessions_errored: i64,
+    /// Sessions that crashed.
+    pub sessions_crashed: i64,
+    /// Sessions that ended abnormally.
+    pub sessions_abnormal: i64,
+    /// Sessions that ended cleanly.
+    pub sessions_exited: i64,
     /// Check-ins.
     pub check_ins: i64,
     /// Items SDKs reported as discarded.

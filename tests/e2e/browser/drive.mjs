@@ -97,8 +97,9 @@ try {
   }
   console.log(`  preflighted POST store -> ${JSON.stringify(result.preflight)}`);
   const bad = result.wire.filter((r) => r.status !== 200);
-  if (result.errors.length || bad.length || !result.flushed || !result.eventId || result.preflight?.status !== 200) {
-    console.error(`browser sender: errors ${JSON.stringify(result.errors)}, non-200 responses ${JSON.stringify(bad)}`);
+  const events = result.wire.flatMap((r) => r.items).filter((t) => t === 'event').length;
+  if (result.errors.length || bad.length || !result.flushed || !result.eventId || events !== 1 || result.preflight?.status !== 200) {
+    console.error(`browser sender: errors ${JSON.stringify(result.errors)}, non-200 responses ${JSON.stringify(bad)}, ${events} event envelopes sent (expected 1)`);
     status = 1;
   }
 } catch (err) {
