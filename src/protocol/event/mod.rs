@@ -56,6 +56,7 @@ mod shape;
 mod summary;
 mod timestamps;
 mod trim;
+mod user_agent;
 
 use std::net::IpAddr;
 
@@ -196,6 +197,7 @@ pub fn normalize_value(mut value: Value, opts: &NormalizeOptions) -> Result<Norm
     request::normalize(event);
     fields::normalize_scalars(event, opts, is_transaction, &mut errors);
     fields::normalize_user(event, opts);
+    user_agent::infer_contexts(event);
     fields::normalize_contexts(event, event_id, is_transaction, &mut errors);
     let had_timestamp = timestamps::normalize(event, opts, &mut errors);
     if is_transaction {
