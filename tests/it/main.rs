@@ -15,3 +15,6 @@ mod ingest_bad_input;
 mod sdk_rust;
 mod setup;
 mod store_contract;
+mod web_auth;
+mod web_issues;
+mod web_settings;

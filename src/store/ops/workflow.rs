@@ -357,7 +357,8 @@ macro_rules! workflow_write_fns {
         }
 
         /// Whether `seen` is a newer release than `fixed` in the organization: created later (a higher
-        /// id), or not stored yet (this event brings it).
+        /// id), or not stored yet (this event brings it); a `fixed` release nobody has sent yet is
+        /// newer than every stored one.
         async fn release_is_newer(tx: &mut sqlx::Transaction<'_, Db>, organization_id: i64, fixed: &str, seen: &str) -> StoreResult<bool> {
             let mut ids = [None, None];
             for (slot, version) in ids.iter_mut().zip([fixed, seen]) {
@@ -370,6 +371,8 @@ macro_rules! workflow_write_fns {
             }
             Ok(match ids {
                 [Some(fixed), Some(seen)] => seen > fixed,
+                // A fix release not seen yet is newer than every release already seen.
+                [None, Some(_)] => false,
                 _ => true,
             })
         }
