@@ -42,6 +42,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Per-key event rate limits.
     pub limiter: Arc<RateLimiter>,
+    /// Per-project inbound filters (web UI settings), cached.
+    pub filters: Arc<crate::ingest::filters::FilterCache>,
     writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -56,6 +58,7 @@ impl AppState {
             pipeline,
             keys: Arc::default(),
             limiter: Arc::default(),
+            filters: Arc::default(),
             writer: Arc::new(std::sync::Mutex::new(Some(writer))),
         }
     }
@@ -94,22 +97,51 @@ pub fn router(state: AppState) -> Router {
         .route("/api/0/organizations/",                                 get(api::organizations::list))
         .route("/api/0/organizations/{org}/projects/",                  get(api::organizations::projects))
         .route("/api/0/organizations/{org}/issues/{issue_id}/",         get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
-        .route("/api/0/projects/{org}/{project}/issues/",               get(api::issues::list).put(api::issues::bulk_update))
+        .route("/api/0/projects/{org}/{project}/issues/",               get(api::issues::list).put(api::issues::bulk_update).delete(api::issues::bulk_delete))
         .route("/api/0/projects/{org}/{project}/events/{event_id}/",    get(api::issues::project_event))
         .route("/api/0/issues/{issue_id}/",                             get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
         .route("/api/0/issues/{issue_id}/events/",                      get(api::issues::events))
         .route("/api/0/issues/{issue_id}/events/latest/",               get(api::issues::latest_event))
         .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values));
 
+    // Web UI behind the login: every route here needs a session, and every POST its CSRF token
+    // (checked once in `require_session`).
+    use web::{auth, issue_actions, issue_page, issues, projects, releases, settings};
+    let pages = Router::new()
+        .route("/",                                                          get(web::home))
+        .route("/logout",                                                    get(auth::confirm).post(auth::logout))
+        .route("/organizations/{org}/issues/",                               get(issues::stream))
+        .route("/organizations/{org}/issues/bulk/",                          post(issues::bulk))
+        .route("/organizations/{org}/issues/{issue_id}/",                    get(issue_page::latest))
+        .route("/organizations/{org}/issues/{issue_id}/actions/",            post(issue_actions::act))
+        .route("/organizations/{org}/issues/{issue_id}/events/{event_id}/",  get(issue_page::event))
+        .route("/organizations/{org}/issues/{issue_id}/events/{event_id}/json/", get(issue_page::raw_json))
+        .route("/organizations/{org}/projects/",                             get(projects::list).post(projects::create))
+        .route("/organizations/{org}/releases/",                             get(releases::list))
+        .route("/organizations/{org}/releases/{version}/",                   get(releases::show))
+        .route("/organizations/{org}/environments/",                         get(releases::environments))
+        .route("/settings/account/tokens/",                                  get(settings::account::list).post(settings::account::create))
+        .route("/settings/account/tokens/{id}/revoke/",                      post(settings::account::revoke))
+        .route("/settings/{org}/members/",                                   get(settings::users::list).post(settings::users::create))
+        .route("/settings/{org}/projects/{project}/",                        get(settings::project::general).post(settings::project::save_general))
+        .route("/settings/{org}/projects/{project}/keys/",                   get(settings::project::keys).post(settings::project::create_key))
+        .route("/settings/{org}/projects/{project}/keys/{key_id}/",          post(settings::project::update_key))
+        .route("/settings/{org}/projects/{project}/keys/{key_id}/revoke/",   post(settings::project::revoke_key))
+        .route("/settings/{org}/projects/{project}/members/",                get(settings::project::members).post(settings::project::save_member))
+        .route("/settings/{org}/projects/{project}/environments/",           get(settings::project::environments).post(settings::project::save_environment))
+        .route("/settings/{org}/projects/{project}/filters/",                get(settings::project::filters).post(settings::project::save_filters))
+        .route_layer(middleware::from_fn_with_state(state.clone(), web::session::require_session));
+
     Router::new()
         .merge(sdk)
         .merge(api)
+        .merge(pages)
         // operations
         .route("/_health",           get(health::health))
         .route("/_ready",            get(health::ready))
         .route("/metrics",           get(health::metrics))
-        // web UI
-        .route("/",                  get(web::home))
+        // web UI without a session
+        .route("/login",             get(web::auth::form).post(web::auth::submit))
         .route("/setup/{token}",     get(web::setup::form).post(web::setup::submit))
         .route("/static/{*path}",    get(web::assets::serve))
         .fallback(web::not_found)

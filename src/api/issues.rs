@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! GET  /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=   list (Link header)
-//! PUT  /api/0/projects/{org}/{project}/issues/?id=1&id=2              bulk status change
+//! PUT  /api/0/projects/{org}/{project}/issues/?id=1&id=2              bulk update or {"merge": 1}
+//! DELETE /api/0/projects/{org}/{project}/issues/?id=1&id=2            bulk delete
 //! GET|PUT|DELETE /api/0/issues/{id}/    (also /api/0/organizations/{org}/issues/{id}/)
 //! GET  /api/0/issues/{id}/events/, /api/0/issues/{id}/events/latest/
 //! GET  /api/0/issues/{id}/tags/{key}/
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::ApiUser;
+use super::issue_update::UpdateBody;
 use super::{ApiError, ApiResult, paginated, parse_cursor, serialize};
 use crate::app::AppState;
 use crate::store::{Issue, IssueQuery, IssueSort, Project};
@@ -58,25 +60,65 @@ pub async fn list(
     let text = params.query.unwrap_or_else(|| "is:unresolved".to_owned());
     let filters = crate::search::parse(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let sort = match params.sort.as_deref().unwrap_or("date") {
-        "date" | "priority" | "trends" => IssueSort::LastSeen,
+        "date" | "priority" => IssueSort::LastSeen,
+        "trends" | "trend" => IssueSort::Trend,
         "new" => IssueSort::FirstSeen,
         "freq" => IssueSort::Events,
         "user" => IssueSort::Users,
-        other => return Err(ApiError::BadRequest(format!("unsupported sort {other:?} (use date, new, freq or user)"))),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unsupported sort {other:?} (use date, new, freq, user or trends)"
+            )));
+        }
     };
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = parse_cursor(params.cursor.as_deref())?;
-    let query = IssueQuery { project_id: project.id, filters, sort, limit: limit + 1, offset };
+    let query = IssueQuery {
+        project_id: project.id,
+        filters,
+        sort,
+        limit: limit + 1,
+        offset,
+        viewer_id: Some(user.user.id),
+        now: None,
+    };
     let mut issues = state.store.list_issues(&query).await?;
     let has_more = issues.len() as i64 > limit;
     issues.truncate(limit as usize);
     let url = state.config.public_url();
-    let items = issues.iter().map(|i| serialize::issue(i, &project, &url)).collect();
+    let users = state.store.list_users().await?;
+    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
+    let bookmarked = state.store.bookmarked_among(user.user.id, &ids).await?;
+    let items = issues
+        .iter()
+        .map(|i| {
+            let assignee = i.assignee_id.and_then(|a| users.iter().find(|u| u.id == a));
+            serialize::with_viewer(serialize::issue(i, &project, &url), assignee, bookmarked.contains(&i.id))
+        })
+        .collect();
     let base = format!("{url}/api/0/projects/{org}/{slug}/issues/");
     Ok(paginated(items, &base, offset, limit, has_more))
 }
 
-/// `PUT /api/0/projects/{org}/{project}/issues/?id=…`: change the status of several issues.
+/// The `?id=…` list of a bulk request, each checked to be an issue of `project`.
+async fn bulk_ids(state: &AppState, project: &Project, query: Option<String>) -> ApiResult<Vec<i64>> {
+    let ids: Vec<i64> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid issue id {v:?}"))))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(ApiError::BadRequest("name the issues to change with ?id=…".to_owned()));
+    }
+    for id in &ids {
+        let issue = state.store.find_issue(*id).await?.ok_or(ApiError::NotFound)?;
+        if issue.project_id != project.id {
+            return Err(ApiError::NotFound);
+        }
+    }
+    Ok(ids)
+}
+
+/// `PUT /api/0/projects/{org}/{project}/issues/?id=…`: change several issues, or merge them.
 pub async fn bulk_update(
     State(state): State<AppState>,
     user: ApiUser,
@@ -86,34 +128,56 @@ pub async fn bulk_update(
 ) -> ApiResult<Json<Value>> {
     user.require("event", "write")?;
     let project = project(&state, &org, &slug).await?;
-    let ids: Vec<i64> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "id")
-        .map(|(_, v)| v.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid issue id {v:?}"))))
-        .collect::<Result<_, _>>()?;
-    if ids.is_empty() {
-        return Err(ApiError::BadRequest("name the issues to change with ?id=…".to_owned()));
-    }
-    let change = StatusChange::parse(&body)?;
-    for id in &ids {
-        let issue = state.store.find_issue(*id).await?.ok_or(ApiError::NotFound)?;
-        if issue.project_id != project.id {
-            return Err(ApiError::NotFound);
+    let ids = bulk_ids(&state, &project, query).await?;
+    let body = UpdateBody::parse(&body, &state.store).await?;
+    let mut response = body.response();
+    if body.merge {
+        if ids.len() < 2 {
+            return Err(ApiError::BadRequest("merging needs at least two issues".to_owned()));
         }
+        let parent = state.store.merge_issues(&ids, Some(user.user.id)).await?;
+        let children: Vec<String> = ids.iter().filter(|id| **id != parent).map(i64::to_string).collect();
+        response["merge"] = json!({"parent": parent.to_string(), "children": children});
     }
-    for id in ids {
-        state.store.set_issue_status(id, change.status, change.substatus).await?;
+    if body.update != crate::store::IssueUpdate::default() {
+        let targets: Vec<i64> = if body.merge {
+            response["merge"]["parent"].as_str().and_then(|p| p.parse().ok()).into_iter().collect()
+        } else {
+            ids
+        };
+        state.store.update_issues(&targets, &body.update, Some(user.user.id)).await?;
     }
-    Ok(Json(change.response()))
+    Ok(Json(response))
+}
+
+/// `DELETE /api/0/projects/{org}/{project}/issues/?id=…`: delete several issues.
+pub async fn bulk_delete(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((org, slug)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Response> {
+    user.require("event", "admin")?;
+    let project = project(&state, &org, &slug).await?;
+    let ids = bulk_ids(&state, &project, query).await?;
+    state.store.delete_issues(&ids, false).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /api/0/issues/{id}/`.
 pub async fn show(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Json<Value>> {
     user.require("event", "read")?;
     let (issue, project) = issue_with_project(&state, path.id()).await?;
-    Ok(Json(serialize::issue(&issue, &project, &state.config.public_url())))
+    let assignee = match issue.assignee_id {
+        Some(id) => state.store.find_user(id).await?,
+        None => None,
+    };
+    let bookmarked = state.store.is_bookmarked(issue.id, user.user.id).await?;
+    let value = serialize::issue(&issue, &project, &state.config.public_url());
+    Ok(Json(serialize::with_viewer(value, assignee.as_ref(), bookmarked)))
 }
 
-/// `PUT /api/0/issues/{id}/`: change status (`resolved`, `unresolved`, `ignored`).
+/// `PUT /api/0/issues/{id}/`: change status, assignee or bookmark.
 pub async fn update(
     State(state): State<AppState>,
     user: ApiUser,
@@ -122,16 +186,19 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     user.require("event", "write")?;
     let (issue, _) = issue_with_project(&state, path.id()).await?;
-    let change = StatusChange::parse(&body)?;
-    state.store.set_issue_status(issue.id, change.status, change.substatus).await?;
-    Ok(Json(change.response()))
+    let body = UpdateBody::parse(&body, &state.store).await?;
+    if body.merge {
+        return Err(ApiError::BadRequest("merge issues with PUT …/issues/?id=…&id=…".to_owned()));
+    }
+    state.store.update_issues(&[issue.id], &body.update, Some(user.user.id)).await?;
+    Ok(Json(body.response()))
 }
 
 /// `DELETE /api/0/issues/{id}/`: the issue and its events.
 pub async fn delete(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Response> {
     user.require("event", "admin")?;
     let (issue, _) = issue_with_project(&state, path.id()).await?;
-    state.store.delete_issue(issue.id).await?;
+    state.store.delete_issues(&[issue.id], false).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -225,32 +292,4 @@ impl IssuePath {
 pub struct TagPath {
     issue_id: String,
     key: String,
-}
-
-/// A status change from a PUT body.
-struct StatusChange {
-    status: &'static str,
-    substatus: Option<&'static str>,
-}
-
-impl StatusChange {
-    fn parse(body: &[u8]) -> ApiResult<Self> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-        let status = value
-            .get("status")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::BadRequest("the body needs a \"status\"".to_owned()))?;
-        let (status, substatus) = match status {
-            "resolved" | "resolvedInNextRelease" => ("resolved", None),
-            "unresolved" => ("unresolved", Some("ongoing")),
-            "ignored" | "muted" | "archived" => ("ignored", Some("archived_forever")),
-            other => return Err(ApiError::BadRequest(format!("unsupported status {other:?}"))),
-        };
-        Ok(Self { status, substatus })
-    }
-
-    fn response(&self) -> Value {
-        json!({"status": self.status, "substatus": self.substatus, "statusDetails": {}})
-    }
 }

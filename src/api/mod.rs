@@ -7,6 +7,7 @@
 //! projects for now; per-project membership comes with the web UI's accounts.
 
 pub mod auth;
+pub mod issue_update;
 pub mod issues;
 pub mod organizations;
 pub mod serialize;
@@ -42,6 +43,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict => ApiError::BadRequest("the issues belong to different projects".to_owned()),
             other => ApiError::Store(other),
         }
     }

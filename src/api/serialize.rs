@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::store::{Issue, Project, StoreError, StoredEvent};
+use crate::store::{Issue, Project, StoreError, StoredEvent, User};
 
 /// Sentry's short-id alphabet (base 32 without I, L, O, U).
 const SHORT_ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -38,7 +38,7 @@ pub fn issue(issue: &Issue, project: &Project, public_url: &str) -> Value {
         "level": issue.level,
         "status": issue.status,
         "substatus": issue.substatus,
-        "statusDetails": {},
+        "statusDetails": status_details(issue),
         "type": issue.event_type,
         "metadata": metadata,
         "count": issue.times_seen.to_string(),
@@ -56,6 +56,46 @@ pub fn issue(issue: &Issue, project: &Project, public_url: &str) -> Value {
         "numComments": 0,
         "assignedTo": null,
     })
+}
+
+/// Sentry's `statusDetails`: how the issue is resolved or ignored.
+pub fn status_details(issue: &Issue) -> Value {
+    let mut details = Map::new();
+    match (issue.status.as_str(), issue.resolved_mode.as_deref()) {
+        ("resolved", Some("next")) => {
+            details.insert("inNextRelease".into(), json!(true));
+        }
+        ("resolved", Some(_)) => {
+            details.insert("inRelease".into(), json!(issue.resolved_release));
+        }
+        ("ignored", _) => {
+            if let Some(until) = issue.ignore_until {
+                details.insert("ignoreUntil".into(), json!(until.to_rfc3339()));
+            }
+            if let Some(count) = issue.ignore_count {
+                details.insert("ignoreCount".into(), json!(count - issue.times_seen));
+            }
+            if let Some(users) = issue.ignore_users {
+                details.insert("ignoreUserCount".into(), json!(users - issue.users_seen));
+            }
+        }
+        _ => {}
+    }
+    Value::Object(details)
+}
+
+/// Sentry's `assignedTo` for a user.
+pub fn assignee(user: &User) -> Value {
+    json!({"type": "user", "id": user.id.to_string(), "name": user.email, "email": user.email})
+}
+
+/// Fill the viewer-dependent fields of an issue object.
+pub fn with_viewer(mut issue: Value, assignee_user: Option<&User>, bookmarked: bool) -> Value {
+    if let Some(object) = issue.as_object_mut() {
+        object.insert("assignedTo".into(), assignee_user.map_or(Value::Null, assignee));
+        object.insert("isBookmarked".into(), json!(bookmarked));
+    }
+    issue
 }
 
 /// The normalized payload of a stored event.

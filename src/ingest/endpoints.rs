@@ -44,7 +44,8 @@ pub async fn envelope(
     limits::check_envelope(&envelope).map_err(|e| IngestError::TooLarge(e.to_string()))?;
 
     let grouping = crate::grouping::GroupingConfig::default();
-    let ctx = context(
+    let filters = inbound_filters(&state, &key).await?;
+    let mut ctx = context(
         &state,
         &key,
         &parts.headers,
@@ -52,6 +53,7 @@ pub async fn envelope(
         auth.as_ref().and_then(|a| a.client.as_deref()),
         &grouping,
     );
+    ctx.filters = Some(&filters);
     let (write, event_id) = process_envelope(&envelope, &ctx)?;
     commit(&state, &key, write).await?;
     Ok(match event_id {
@@ -88,7 +90,9 @@ pub async fn store(
     }
     let json = legacy_store_body(bytes, limits::MAX_EVENT_BYTES).map_err(IngestError::Decode)?;
     let grouping = crate::grouping::GroupingConfig::default();
-    let ctx = context(&state, &key, &parts.headers, &parts.extensions, auth.client.as_deref(), &grouping);
+    let filters = inbound_filters(&state, &key).await?;
+    let mut ctx = context(&state, &key, &parts.headers, &parts.extensions, auth.client.as_deref(), &grouping);
+    ctx.filters = Some(&filters);
     let (write, event_id): (EnvelopeWrite, EventId) = process_store_event(&json, &ctx)?;
     commit(&state, &key, write).await?;
     Ok(Json(json!({ "id": event_id.to_string() })).into_response())
@@ -140,7 +144,19 @@ fn context<'a>(
         client_ip: client_ip(&state.config, peer, headers),
         client,
         grouping,
+        filters: None,
     }
+}
+
+/// The project's inbound filters (cached; see [`super::filters`]).
+async fn inbound_filters(
+    state: &AppState,
+    key: &KeyInfo,
+) -> Result<std::sync::Arc<super::filters::InboundFilters>, IngestError> {
+    state.filters.get(&state.store, key.project_id).await.map_err(|err| {
+        tracing::error!(error = %err, "inbound filter lookup failed");
+        IngestError::Unavailable
+    })
 }
 
 /// Rate-limit, queue and wait for the commit.

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod endpoints;
 pub mod error;
+pub mod filters;
 pub mod limits;
 pub mod process;
 

@@ -38,6 +38,16 @@ pub struct ProcessContext<'a> {
     pub client: Option<&'a str>,
     /// The project's grouping rules.
     pub grouping: &'a GroupingConfig,
+    /// The project's inbound filters (web UI settings); `None` filters nothing.
+    pub filters: Option<&'a super::filters::InboundFilters>,
+}
+
+/// Whether the project's inbound filters drop this event (counted as `filtered`).
+fn filtered(ctx: &ProcessContext<'_>, normalized: &NormalizedEvent, item: &str) -> bool {
+    let Some(reason) = ctx.filters.and_then(|f| f.reason(&normalized.payload)) else { return false };
+    metrics::counter!("ingest_items_total", "item" => item.to_owned(), "outcome" => "filtered").increment(1);
+    tracing::debug!(project.id = ctx.project_id, reason, "event dropped by an inbound filter");
+    true
 }
 
 /// The write for one envelope and the event id to answer with, if any.
@@ -61,6 +71,9 @@ pub fn process_envelope(
             let normalized = normalize_event(&item.payload, &opts)
                 .map_err(|e| IngestError::InvalidItem { item: item.ty.as_str().to_owned(), source: Box::new(e) })?;
             event_id = Some(normalized.event_id);
+            if kind == EventKind::Event && filtered(ctx, &normalized, item.ty.as_str()) {
+                continue;
+            }
             if let Some(report) = feedback_report(&normalized) {
                 write.user_reports.push(report);
             }
@@ -193,6 +206,9 @@ pub fn process_store_event(payload: &[u8], ctx: &ProcessContext<'_>) -> Result<(
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
     let event_id = normalized.event_id;
     let mut write = new_write(ctx);
+    if filtered(ctx, &normalized, "event") {
+        return Ok((write, event_id));
+    }
     write.events.push(new_event(normalized, ctx.grouping)?);
     metrics::counter!("ingest_items_total", "item" => "event", "outcome" => "stored").increment(1);
     Ok((write, event_id))
@@ -243,6 +259,7 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
         environment: summary.environment.clone(),
         release: summary.release.clone(),
         user_key: summary.user.as_ref().and_then(|u| u.user_key()),
+        user_email: summary.user.as_ref().and_then(|u| u.email.clone()),
         tags: summary.tags.clone(),
         hashes,
         metadata: serde_json::to_string(&summary.metadata).unwrap_or_else(|_| "{}".to_owned()),

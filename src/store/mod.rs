@@ -247,6 +247,62 @@ backend_api! {
     fn list_attachments(&self, project_id: i64, event_id: &str) -> Vec<StoredAttachment>;
     /// Counts of a project's non-event items.
     fn project_item_counts(&self, project_id: i64) -> ItemCounts;
+
+    // --- web UI: accounts, membership, settings (ops/web.rs) ---
+    /// All users, by e-mail.
+    fn list_users(&self) -> Vec<User>;
+    /// Replace a user's password hash; `NotFound` if there is no such user.
+    fn set_user_password(&self, user_id: i64, password_hash: &str) -> ();
+    /// Make a user a member of a project (idempotent).
+    fn add_project_member(&self, project_id: i64, user_id: i64) -> ();
+    /// Remove a user from a project (idempotent).
+    fn remove_project_member(&self, project_id: i64, user_id: i64) -> ();
+    /// A project's members, by e-mail.
+    fn list_project_members(&self, project_id: i64) -> Vec<User>;
+    /// The projects a user is a member of.
+    fn member_project_ids(&self, user_id: i64) -> Vec<i64>;
+    /// Rename a project and set its platform; `NotFound` if it does not exist.
+    fn update_project(&self, id: i64, name: &str, platform: Option<&str>) -> ();
+    /// Revoke (delete) a DSN key of a project; `NotFound` if it is not the project's.
+    fn delete_project_key(&self, project_id: i64, key_id: i64) -> ();
+    /// Environments of some projects, by name.
+    fn list_environments(&self, project_ids: &[i64]) -> Vec<Environment>;
+    /// Hide or show an environment in the selectors; `NotFound` if it does not exist.
+    fn set_environment_hidden(&self, project_id: i64, name: &str, hidden: bool) -> ();
+    /// A project's inbound filters, if any were saved.
+    fn find_project_filters(&self, project_id: i64) -> Option<ProjectFilters>;
+    /// Save a project's inbound filters.
+    fn save_project_filters(&self, filters: &ProjectFilters) -> ();
+
+    // --- web UI: read models (ops/web.rs) ---
+    /// Hourly counts `(issue, hour, count)` of several issues since a time (sparklines).
+    fn hourly_counts_of(&self, issue_ids: &[i64], since: Millis) -> Vec<(i64, Millis, i64)>;
+    /// Which of these issues the user bookmarked.
+    fn bookmarked_among(&self, user_id: i64, issue_ids: &[i64]) -> Vec<i64>;
+    /// The top `per_key` values of every tag key of an issue, with each key's total.
+    fn issue_tag_tops(&self, issue_id: i64, per_key: i64) -> Vec<TagTop>;
+    /// The oldest, previous, next and latest events of an issue around one of its events.
+    fn event_neighbors(&self, issue_id: i64, event: &StoredEvent) -> EventNeighbors;
+    /// Releases of an organization that some of these projects have, newest first.
+    fn list_releases(&self, organization_id: i64, project_ids: &[i64], limit: i64) -> Vec<ReleaseSummary>;
+    /// The latest events of a release in some projects.
+    fn list_release_events(&self, project_ids: &[i64], version: &str, limit: i64) -> Vec<StoredEvent>;
+
+    // --- issue workflow, shared by the UI and the API (ops/workflow.rs) ---
+    /// Apply status, assignment and bookmark changes to issues, with activity entries; `NotFound` if
+    /// one does not exist (nothing changes then).
+    fn update_issues(&self, ids: &[i64], update: &IssueUpdate, actor: Option<i64>) -> ();
+    /// Add a comment to an issue's activity.
+    fn add_comment(&self, issue_id: i64, user_id: i64, text: &str) -> ();
+    /// An issue's activity, newest first.
+    fn list_activity(&self, issue_id: i64) -> Vec<Activity>;
+    /// Whether the user bookmarked the issue.
+    fn is_bookmarked(&self, issue_id: i64, user_id: i64) -> bool;
+    /// Merge issues of one project into the one with the most events (hashes, events and counts
+    /// move); returns it. `NotFound` for an unknown id, `Conflict` across projects.
+    fn merge_issues(&self, ids: &[i64], actor: Option<i64>) -> i64;
+    /// Delete issues with their events; with `discard`, later events with their hashes are dropped.
+    fn delete_issues(&self, ids: &[i64], discard: bool) -> ();
 }
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ impl Backend for PgStore {
     ops::projects!();
     ops::ingest!();
     ops::issues!();
+    ops::web!();
+    ops::workflow!();
 }
 
 ops::ingest_fns!();
+ops::push_issue_filter!();
+ops::workflow_fns!();

@@ -97,6 +97,10 @@ impl Backend for SqliteStore {
     ops::projects!();
     ops::ingest!();
     ops::issues!();
+    ops::web!();
+    ops::workflow!();
 }
 
 ops::ingest_fns!();
+ops::push_issue_filter!();
+ops::workflow_fns!();

@@ -27,6 +27,7 @@ pub async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    // Assets change only with a new binary: an hour of freshness, then a cheap ETag revalidation.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600, must-revalidate"));
     response
 }

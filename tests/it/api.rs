@@ -196,3 +196,53 @@ async fn tokens_and_scopes_are_enforced() {
     assert_eq!(status, 403, "read-only tokens cannot change issues");
     let _ = api.project;
 }
+
+#[tokio::test]
+async fn assignment_bookmarks_merge_and_bulk_delete_work_like_sentry() {
+    let api = Api::new("event:read event:write event:admin").await;
+    let (_, issues) = api.get("/api/0/projects/default/web/issues/?sort=freq").await;
+    let ids: Vec<String> = issues.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
+    let one = format!("/api/0/issues/{}/", ids[0]);
+    let (status, body, _) =
+        api.call("PUT", &one, Some(json!({"assignedTo": "dev@example.com", "isBookmarked": true}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["assignedTo"]["email"], "dev@example.com");
+    let (_, issue) = api.get(&one).await;
+    assert_eq!(
+        (issue["assignedTo"]["email"].as_str(), issue["isBookmarked"].as_bool()),
+        (Some("dev@example.com"), Some(true))
+    );
+    let (_, mine) = api.get("/api/0/projects/default/web/issues/?query=assigned:me%20is:bookmarked").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let (status, _, _) = api.call("PUT", &one, Some(json!({"assignedTo": "nobody@example.com"}))).await;
+    assert_eq!(status, 400);
+    let (_, body, _) = api.call("PUT", &one, Some(json!({"assignedTo": ""}))).await;
+    assert_eq!(body["assignedTo"], Value::Null);
+    let (_, body, _) = api
+        .call(
+            "PUT",
+            &one,
+            Some(json!({"status": "ignored", "statusDetails": {"ignoreCount": 10, "ignoreDuration": 30}})),
+        )
+        .await;
+    assert_eq!(body["status"], "ignored");
+    let (_, issue) = api.get(&one).await;
+    assert_eq!(issue["statusDetails"]["ignoreCount"], 10);
+    let (_, body, _) =
+        api.call("PUT", &one, Some(json!({"status": "resolved", "statusDetails": {"inRelease": "web@1.0.0"}}))).await;
+    assert_eq!(body["statusDetails"]["inRelease"], "web@1.0.0");
+    assert_eq!(api.call("PUT", &one, Some(json!({}))).await.0, 400);
+
+    let bulk = format!("/api/0/projects/default/web/issues/?id={}&id={}", ids[0], ids[1]);
+    let (status, body, _) = api.call("PUT", &bulk, Some(json!({"merge": 1}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["merge"]["parent"], ids[0].as_str(), "the issue with the most events is the parent");
+    assert_eq!(body["merge"]["children"], json!([ids[1]]));
+    let (_, parent) = api.get(&one).await;
+    assert_eq!(parent["count"], "3");
+    assert_eq!(api.get(&format!("/api/0/issues/{}/", ids[1])).await.0, 404);
+
+    let (status, _, _) = api.call("DELETE", &format!("/api/0/projects/default/web/issues/?id={}", ids[0]), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(api.get(&one).await.0, 404);
+}

@@ -18,3 +18,6 @@ mod setup;
 mod shutdown;
 mod store_contract;
 mod store_ingest;
+mod web_auth;
+mod web_issues;
+mod web_settings;

@@ -122,6 +122,7 @@ macro_rules! ingest_fns {
                 is_new: false,
                 is_regression: false,
                 duplicate: false,
+                discarded: false,
             };
             let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM events WHERE project_id = $1 AND event_id = $2")
                 .bind(write.project_id)
@@ -130,6 +131,11 @@ macro_rules! ingest_fns {
                 .await?;
             if seen.is_some() {
                 outcome.duplicate = true;
+                return Ok(outcome);
+            }
+            // Web UI workflow: the issue was deleted with "discard future events".
+            if !ev.hashes.is_empty() && is_discarded(tx, write.project_id, &ev.hashes).await? {
+                outcome.discarded = true;
                 return Ok(outcome);
             }
             if !ev.hashes.is_empty() {
@@ -238,13 +244,8 @@ macro_rules! ingest_fns {
             let issue_id = owner.ok_or($crate::store::StoreError::Corrupt("issue hash owner vanished".into()))?;
             if !outcome.is_new {
                 claim_hashes(tx, write.project_id, issue_id, &ev.hashes).await?;
-                let reopened = sqlx::query(
-                    "UPDATE issues SET status = 'unresolved', substatus = 'regressed' WHERE id = $1 AND status = 'resolved'",
-                )
-                .bind(issue_id)
-                .execute(&mut **tx)
-                .await?;
-                outcome.is_regression = reopened.rows_affected() > 0;
+                // Web UI workflow: release-aware regression and ignore conditions (ops/workflow.rs).
+                outcome.is_regression = reopen_if_due(tx, write, issue_id, ev).await?;
             }
             sqlx::query(
                 "UPDATE issues SET times_seen = times_seen + 1, \
@@ -319,11 +320,13 @@ macro_rules! ingest_fns {
             .await?;
             if let Some(user) = &ev.user_key {
                 let added = sqlx::query(
-                    "INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen) VALUES ($1, $2, $3, $3) ON CONFLICT DO NOTHING",
+                    "INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen, email) VALUES ($1, $2, $3, $3, $4) \
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(issue_id)
                 .bind(user)
                 .bind(ev.timestamp)
+                .bind(&ev.user_email)
                 .execute(&mut **tx)
                 .await?;
                 if added.rows_affected() > 0 {
@@ -342,6 +345,8 @@ macro_rules! ingest_fns {
             }
             Ok(())
         }
+
+        $crate::store::ops::workflow_write_fns!();
         }
     };
 }

@@ -6,7 +6,8 @@
 macro_rules! issue_columns {
     () => {
         "id, project_id, short_id, title, culprit, level, event_type, metadata, status, substatus, first_seen, last_seen, \
-         times_seen, users_seen, first_release, last_release"
+         times_seen, users_seen, first_release, last_release, assignee_id, resolved_release, resolved_mode, ignore_until, \
+         ignore_count, ignore_users"
     };
 }
 
@@ -21,56 +22,29 @@ macro_rules! event_columns {
 macro_rules! issues {
     () => {
         async fn list_issues(&self, query: &$crate::store::IssueQuery) -> $crate::store::StoreResult<Vec<$crate::store::Issue>> {
-            let mut sql = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", $crate::store::ops::issue_columns!(), " FROM issues WHERE project_id = "));
-            sql.push_bind(query.project_id);
-            fn push_filter(sql: &mut sqlx::QueryBuilder<Db>, filter: &$crate::store::IssueFilter) {
-                use $crate::store::IssueFilter as F;
-                match filter {
-                    F::Status(v) => {
-                        sql.push("status = ");
-                        sql.push_bind(v.clone());
-                    }
-                    F::Substatus(v) => {
-                        sql.push("COALESCE(substatus, '') = ");
-                        sql.push_bind(v.clone());
-                    }
-                    F::Level(v) => {
-                        sql.push("level = ");
-                        sql.push_bind(v.clone());
-                    }
-                    F::Tag { key, value } => {
-                        sql.push("EXISTS (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = issues.id AND t.key = ");
-                        sql.push_bind(key.clone());
-                        sql.push(" AND t.value = ");
-                        sql.push_bind(value.clone());
-                        sql.push(")");
-                    }
-                    F::Text(text) => {
-                        let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                        let pattern = format!("%{escaped}%");
-                        sql.push("(LOWER(title) LIKE ");
-                        sql.push_bind(pattern.clone());
-                        sql.push(" ESCAPE '\\' OR LOWER(culprit) LIKE ");
-                        sql.push_bind(pattern);
-                        sql.push(" ESCAPE '\\')");
-                    }
-                    F::Not(inner) => {
-                        sql.push("NOT (");
-                        push_filter(sql, inner);
-                        sql.push(")");
-                    }
-                }
+            let mut sql = sqlx::QueryBuilder::<Db>::new(concat!("SELECT ", $crate::store::ops::issue_columns!(), " FROM issues WHERE "));
+            if query.project_id > 0 {
+                sql.push("project_id = ");
+                sql.push_bind(query.project_id);
+            } else {
+                sql.push("1 = 1");
             }
             for filter in &query.filters {
                 sql.push(" AND ");
-                push_filter(&mut sql, filter);
+                push_issue_filter(&mut sql, filter, query.viewer_id);
             }
-            sql.push(match query.sort {
-                $crate::store::IssueSort::LastSeen => " ORDER BY last_seen DESC, id DESC",
-                $crate::store::IssueSort::FirstSeen => " ORDER BY first_seen DESC, id DESC",
-                $crate::store::IssueSort::Events => " ORDER BY times_seen DESC, id DESC",
-                $crate::store::IssueSort::Users => " ORDER BY users_seen DESC, id DESC",
-            });
+            match query.sort {
+                $crate::store::IssueSort::LastSeen => sql.push(" ORDER BY last_seen DESC, id DESC"),
+                $crate::store::IssueSort::FirstSeen => sql.push(" ORDER BY first_seen DESC, id DESC"),
+                $crate::store::IssueSort::Events => sql.push(" ORDER BY times_seen DESC, id DESC"),
+                $crate::store::IssueSort::Users => sql.push(" ORDER BY users_seen DESC, id DESC"),
+                $crate::store::IssueSort::Trend => {
+                    let now = query.now.unwrap_or_else($crate::store::Millis::now);
+                    sql.push(" ORDER BY (SELECT COALESCE(SUM(h.count), 0) FROM issue_hourly h WHERE h.issue_id = issues.id AND h.hour >= ");
+                    sql.push_bind(now.plus_secs(-24 * 3600));
+                    sql.push(") DESC, last_seen DESC, id DESC")
+                }
+            };
             sql.push(" LIMIT ");
             sql.push_bind(query.limit);
             sql.push(" OFFSET ");
@@ -235,4 +209,123 @@ macro_rules! issues {
     };
 }
 
-pub(crate) use {event_columns, issue_columns, issues};
+/// Append one [`crate::store::IssueFilter`] as an SQL condition over `issues` (portable SQL).
+macro_rules! push_issue_filter {
+    () => {
+        /// Append one filter as a condition over `issues`.
+        fn push_issue_filter(
+            sql: &mut sqlx::QueryBuilder<Db>,
+            filter: &$crate::store::IssueFilter,
+            viewer: Option<i64>,
+        ) {
+            use $crate::store::{AssigneeFilter as A, IssueFilter as F};
+            let like = |text: &str| {
+                let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                format!("%{escaped}%")
+            };
+            match filter {
+                F::Status(v) => {
+                    sql.push("status = ");
+                    sql.push_bind(v.clone());
+                }
+                F::Substatus(v) => {
+                    sql.push("COALESCE(substatus, '') = ");
+                    sql.push_bind(v.clone());
+                }
+                F::Level(v) => {
+                    sql.push("level = ");
+                    sql.push_bind(v.clone());
+                }
+                F::Tag { key, value } => {
+                    sql.push("EXISTS (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = issues.id AND t.key = ");
+                    sql.push_bind(key.clone());
+                    sql.push(" AND t.value = ");
+                    sql.push_bind(value.clone());
+                    sql.push(")");
+                }
+                F::Has(key) => {
+                    sql.push("EXISTS (SELECT 1 FROM issue_tag_values t WHERE t.issue_id = issues.id AND t.key = ");
+                    sql.push_bind(key.clone());
+                    sql.push(")");
+                }
+                F::Text(text) => {
+                    let pattern = like(text);
+                    sql.push("(LOWER(title) LIKE ");
+                    sql.push_bind(pattern.clone());
+                    sql.push(" ESCAPE '\\' OR LOWER(culprit) LIKE ");
+                    sql.push_bind(pattern.clone());
+                    sql.push(" ESCAPE '\\' OR LOWER(metadata) LIKE ");
+                    sql.push_bind(pattern);
+                    sql.push(" ESCAPE '\\')");
+                }
+                F::FirstRelease(v) => {
+                    sql.push("first_release = ");
+                    sql.push_bind(v.clone());
+                }
+                F::ResolvedIn(v) => {
+                    sql.push("status = 'resolved' AND resolved_release = ");
+                    sql.push_bind(v.clone());
+                }
+                F::Assigned(A::Me) => {
+                    sql.push("assignee_id = ");
+                    sql.push_bind(viewer.unwrap_or(-1));
+                }
+                F::Assigned(A::Email(email)) => {
+                    sql.push("assignee_id IN (SELECT id FROM users WHERE email = ");
+                    sql.push_bind(email.to_lowercase());
+                    sql.push(")");
+                }
+                F::Assigned(A::Nobody) => {
+                    sql.push("assignee_id IS NULL");
+                }
+                F::Assigned(A::Anyone) => {
+                    sql.push("assignee_id IS NOT NULL");
+                }
+                F::Bookmarked => {
+                    sql.push("EXISTS (SELECT 1 FROM issue_bookmarks b WHERE b.issue_id = issues.id AND b.user_id = ");
+                    sql.push_bind(viewer.unwrap_or(-1));
+                    sql.push(")");
+                }
+                F::TimesSeen(cmp, n) => {
+                    sql.push("times_seen");
+                    sql.push(cmp.sql());
+                    sql.push_bind(*n);
+                }
+                F::FirstSeen(cmp, t) => {
+                    sql.push("first_seen");
+                    sql.push(cmp.sql());
+                    sql.push_bind(*t);
+                }
+                F::LastSeen(cmp, t) => {
+                    sql.push("last_seen");
+                    sql.push(cmp.sql());
+                    sql.push_bind(*t);
+                }
+                F::UserEmail(email) => {
+                    sql.push("EXISTS (SELECT 1 FROM issue_users u WHERE u.issue_id = issues.id AND LOWER(u.email) = ");
+                    sql.push_bind(email.to_lowercase());
+                    sql.push(")");
+                }
+                F::Projects(ids) => {
+                    if ids.is_empty() {
+                        sql.push("1 = 0");
+                    } else {
+                        sql.push("project_id IN (");
+                        let mut list = sql.separated(", ");
+                        for id in ids {
+                            list.push_bind(*id);
+                        }
+                        sql.push(")");
+                    }
+                }
+                F::Not(inner) => {
+                    sql.push("NOT (");
+                    push_issue_filter(sql, inner, viewer);
+                    sql.push(")");
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {event_columns, issue_columns, issues, push_issue_filter};

@@ -11,8 +11,12 @@ mod accounts;
 mod ingest;
 mod issues;
 mod projects;
+mod web;
+mod workflow;
 
 pub(crate) use accounts::accounts;
 pub(crate) use ingest::{ingest, ingest_fns};
-pub(crate) use issues::{event_columns, issue_columns, issues};
+pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
 pub(crate) use projects::{key_columns, project_select, projects};
+pub(crate) use web::web;
+pub(crate) use workflow::{workflow, workflow_fns, workflow_write_fns};

@@ -53,6 +53,8 @@ pub struct NewEvent {
     pub release: Option<String>,
     /// `id:…`, `username:…`, `email:…` or `ip:…`, for unique-user counts.
     pub user_key: Option<String>,
+    /// The user's e-mail, if sent (for `user.email:` search).
+    pub user_email: Option<String>,
     /// Tags, for the per-issue value rollups.
     pub tags: Vec<(String, String)>,
     /// Grouping hashes, primary first; empty for events that form no issue (transactions).
@@ -155,6 +157,8 @@ pub struct IngestOutcome {
     pub is_regression: bool,
     /// An event with this id was already stored; nothing changed.
     pub duplicate: bool,
+    /// Its issue was deleted with "discard future events": the event was dropped.
+    pub discarded: bool,
 }
 
 /// An issue: events grouped by fingerprint.
@@ -192,6 +196,18 @@ pub struct Issue {
     pub first_release: Option<String>,
     /// Release of the latest event that had one.
     pub last_release: Option<String>,
+    /// Who owns the issue.
+    pub assignee_id: Option<i64>,
+    /// With `resolved_mode`: the release the resolution is tied to.
+    pub resolved_release: Option<String>,
+    /// `next` (resolved in the release after `resolved_release`) or `release` (resolved in it).
+    pub resolved_mode: Option<String>,
+    /// Ignored until this time.
+    pub ignore_until: Option<Millis>,
+    /// Ignored until `times_seen` reaches this.
+    pub ignore_count: Option<i64>,
+    /// Ignored until `users_seen` reaches this.
+    pub ignore_users: Option<i64>,
 }
 
 /// A stored event.
@@ -241,6 +257,49 @@ pub enum IssueSort {
     Events,
     /// Most users (`user`).
     Users,
+    /// Most events in the last 24 hours (`trends`).
+    Trend,
+}
+
+/// A comparison in a search term (`timesSeen:>10`, `age:-24h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `=`
+    Eq,
+}
+
+impl Cmp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Cmp::Gt => " > ",
+            Cmp::Ge => " >= ",
+            Cmp::Lt => " < ",
+            Cmp::Le => " <= ",
+            Cmp::Eq => " = ",
+        }
+    }
+}
+
+/// Whom `assigned:` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// `assigned:me`: the viewer ([`IssueQuery::viewer_id`]).
+    Me,
+    /// `assigned:<email>`.
+    Email(String),
+    /// `assigned:none` / `is:unassigned`.
+    Nobody,
+    /// `is:assigned`.
+    Anyone,
 }
 
 /// One condition on issues (all of a query's conditions must hold).
@@ -259,8 +318,28 @@ pub enum IssueFilter {
         /// Tag value.
         value: String,
     },
-    /// Case-insensitive text in the title or culprit.
+    /// Case-insensitive text in the title, culprit or message (metadata).
     Text(String),
+    /// `firstRelease:`: the release of the issue's first event.
+    FirstRelease(String),
+    /// `assigned:`.
+    Assigned(AssigneeFilter),
+    /// `is:bookmarked`: bookmarked by the viewer.
+    Bookmarked,
+    /// `has:key`: some event carried the tag.
+    Has(String),
+    /// `timesSeen:>N`.
+    TimesSeen(Cmp, i64),
+    /// `age:` / `firstSeen:` compared with a time.
+    FirstSeen(Cmp, Millis),
+    /// `lastSeen:` compared with a time.
+    LastSeen(Cmp, Millis),
+    /// `user.email:`: a user with this e-mail was affected.
+    UserEmail(String),
+    /// The issue is in one of these projects (cross-project lists).
+    Projects(Vec<i64>),
+    /// Resolved in this release (`resolved_release`), for release pages.
+    ResolvedIn(String),
     /// The condition does not hold.
     Not(Box<IssueFilter>),
 }
@@ -268,7 +347,7 @@ pub enum IssueFilter {
 /// Which issues to list.
 #[derive(Debug, Clone, Default)]
 pub struct IssueQuery {
-    /// The project.
+    /// The project; `0` lists across projects (restrict them with [`IssueFilter::Projects`]).
     pub project_id: i64,
     /// Conditions, all of which must hold.
     pub filters: Vec<IssueFilter>,
@@ -278,6 +357,10 @@ pub struct IssueQuery {
     pub limit: i64,
     /// Rows to skip.
     pub offset: i64,
+    /// Who is asking (`assigned:me`, `is:bookmarked`).
+    pub viewer_id: Option<i64>,
+    /// The time `trends` counts back from (unset: now).
+    pub now: Option<Millis>,
 }
 
 /// How often one tag value was seen on an issue.

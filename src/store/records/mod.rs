@@ -204,3 +204,5 @@ pub struct PoolStats {
 
 mod events;
 pub use events::*;
+mod web;
+pub use web::*;

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod envelope;
+pub mod web;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
