@@ -17,7 +17,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
+            tracing::warn!(error = %crate::telemetry::Chain(&err), "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

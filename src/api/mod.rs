@@ -57,7 +57,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Store(err) => {
-                tracing::error!(error = %err, "api request failed");
+                tracing::error!(error = %crate::telemetry::Chain(err), "api request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };

@@ -114,7 +114,7 @@ async fn authorize(state: &AppState, public_key: &str, project_id: i64) -> Resul
         .lookup(&state.store, public_key)
         .await
         .map_err(|err| {
-            tracing::error!(error = %err, "key lookup failed");
+            tracing::error!(error = %crate::telemetry::Chain(&err), "key lookup failed");
             IngestError::Unavailable
         })?
         .ok_or(IngestError::UnknownKey)?;
@@ -154,7 +154,7 @@ async fn inbound_filters(
     key: &KeyInfo,
 ) -> Result<std::sync::Arc<super::filters::InboundFilters>, IngestError> {
     state.filters.get(&state.store, key.project_id).await.map_err(|err| {
-        tracing::error!(error = %err, "inbound filter lookup failed");
+        tracing::error!(error = %crate::telemetry::Chain(&err), "inbound filter lookup failed");
         IngestError::Unavailable
     })
 }

@@ -149,20 +149,20 @@ impl Writer {
             }
             Err(err) if writes.len() > 1 => {
                 // One bad envelope must not sink the others: retry each on its own.
-                tracing::warn!(error = %err, envelopes = writes.len(), "batch commit failed; retrying one by one");
+                tracing::warn!(error = %crate::telemetry::Chain(&err), envelopes = writes.len(), "batch commit failed; retrying one by one");
                 for (write, (reply, _)) in writes.into_iter().zip(waiters) {
                     let result = self.store.ingest_batch(std::slice::from_ref(&write)).await;
                     let _ = reply.send(match result {
                         Ok(mut outcomes) => outcomes.pop().ok_or(SubmitError::WriteFailed),
                         Err(err) => {
-                            tracing::error!(error = %err, project.id = write.project_id, "envelope write failed");
+                            tracing::error!(error = %crate::telemetry::Chain(&err), project.id = write.project_id, "envelope write failed");
                             Err(SubmitError::WriteFailed)
                         }
                     });
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, "envelope write failed");
+                tracing::error!(error = %crate::telemetry::Chain(&err), "envelope write failed");
                 for (reply, _) in waiters {
                     let _ = reply.send(Err(SubmitError::WriteFailed));
                 }

@@ -83,7 +83,7 @@ impl IntoResponse for WebError {
                 (StatusCode::CONFLICT, "Already exists", "That already exists.".to_owned())
             }
             WebError::Store(_) | WebError::Internal(_) => {
-                tracing::error!(error = %self, "web request failed");
+                tracing::error!(error = %crate::telemetry::Chain(&self), "web request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong",
@@ -91,7 +91,7 @@ impl IntoResponse for WebError {
                 )
             }
         };
-        tracing::debug!(error = %self, status = status.as_u16(), "web request refused");
+        tracing::debug!(error = %crate::telemetry::Chain(&self), status = status.as_u16(), "web request refused");
         let page = MessagePage { title: title.to_owned(), message, link: Some(("/".to_owned(), "Home".to_owned())) };
         (status, page).into_response()
     }

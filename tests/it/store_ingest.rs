@@ -18,6 +18,7 @@ fn event(id: &str, hashes: &[&str], user: Option<&str>, release: Option<&str>) -
         environment: Some("prod".into()),
         release: release.map(str::to_owned),
         user_key: user.map(str::to_owned),
+        user_email: None,
         tags: vec![("environment".into(), "prod".into()), ("browser".into(), "Firefox".into())],
         hashes: hashes.iter().map(|h| (*h).to_owned()).collect(),
         metadata: "{}".into(),
@@ -93,6 +94,7 @@ async fn batches_group_dedupe_and_roll_up() {
             sort: IssueSort::Events,
             limit: 10,
             offset: 0,
+            ..IssueQuery::default()
         })
         .await
         .unwrap();

@@ -257,7 +257,8 @@ async fn bulk_actions_resolve_assign_merge_and_delete() {
     assert!(app.store().find_issue(c).await.unwrap().is_none());
     assert_eq!(app.store().list_issue_events(bb, 10, 0).await.unwrap().len(), 3);
     assert_eq!(b.post(bulk, &format!("action=merge&id={bb}")).await.status, 400);
-    b.post(bulk, &format!("action=delete&id={a}")).await;
+    let deleted = b.post(bulk, &format!("action=delete&id={a}")).await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
     assert!(app.store().find_issue(a).await.unwrap().is_none());
     // Members may not delete.
     app.store().add_project_member(project.id, member).await.unwrap();

@@ -193,10 +193,12 @@ macro_rules! workflow {
                      last_seen = CASE WHEN (SELECT s.last_seen FROM issues s WHERE s.id = $1) > issues.last_seen \
                                  THEN (SELECT s.last_seen FROM issues s WHERE s.id = $1) ELSE issues.last_seen END \
                      WHERE issues.id = $2",
-                    "DELETE FROM issues WHERE id = $1",
                 ] {
                     sqlx::query(sql).bind(source).bind(target).execute(&mut *tx).await?;
                 }
+                // Bound alone: PostgreSQL would prepare this text with a second, unused parameter,
+                // and the cached statement would then refuse the one-parameter delete elsewhere.
+                sqlx::query("DELETE FROM issues WHERE id = $1").bind(source).execute(&mut *tx).await?;
             }
             sqlx::query("UPDATE issues SET users_seen = (SELECT COUNT(*) FROM issue_users WHERE issue_id = $1) WHERE id = $1")
                 .bind(target)

@@ -32,6 +32,10 @@ impl TestApp {
 
     /// A fresh database and the router over it, with `config` (its database URL is replaced).
     pub async fn with_config(config: Config) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            // `TEST_LOG=1 cargo test … -- --nocapture` shows the server's logs.
+            let _ = tracing_subscriber::fmt().with_env_filter("faultline=debug").with_test_writer().try_init();
+        }
         let db = TestDb::new().await;
         let state = AppState::new(config, db.store.clone());
         Self { db, state }
