@@ -202,5 +202,7 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
+mod alerts;
 mod events;
+pub use alerts::*;
 pub use events::*;
