@@ -23,9 +23,10 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::ingest::auth::KeyCache;
 use crate::ingest::limits::RateLimiter;
+use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{api, bootstrap, health, ingest, telemetry, web};
+use crate::{api, bootstrap, health, ingest, notify, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -42,13 +43,16 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Per-key event rate limits.
     pub limiter: Arc<RateLimiter>,
+    /// Alert evaluation and Slack delivery.
+    pub notifier: Notifier,
     writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl AppState {
     /// Assemble the state from a config and an opened, migrated store; starts the batching writer.
     pub fn new(config: Config, store: Store) -> Self {
-        let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest);
+        let notifier = Notifier::new(config.allow_private_webhooks);
+        let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest, notifier.touched.clone());
         Self {
             config: Arc::new(config),
             store,
@@ -56,6 +60,7 @@ impl AppState {
             pipeline,
             keys: Arc::default(),
             limiter: Arc::default(),
+            notifier,
             writer: Arc::new(std::sync::Mutex::new(Some(writer))),
         }
     }
@@ -144,11 +149,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "Faultline is up: UI at {public_url}/ — create a project and print its DSN with `faultline project create SLUG`"
     );
     let state = AppState::new(config, store.clone());
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let alerts = notify::spawn(state.clone());
+    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
-    tracing::info!("stopped accepting requests; closing the database");
+    tracing::info!("stopped accepting requests; draining queued writes and alerts");
+    state.drain().await;
+    alerts.stop().await;
+    tracing::info!("closing the database");
     store.close().await;
     tracing::info!("shutdown complete");
     Ok(())
