@@ -104,7 +104,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/0/issues/{issue_id}/",                             get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
         .route("/api/0/issues/{issue_id}/events/",                      get(api::issues::events))
         .route("/api/0/issues/{issue_id}/events/latest/",               get(api::issues::latest_event))
-        .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values));
+        .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values))
+        .route("/api/0/issues/{issue_id}/rules/",                       get(api::rules::issue_rules))
+        .route("/api/0/projects/{org}/{project}/rules/",                get(api::rules::list).post(api::rules::create))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/",      get(api::rules::show).put(api::rules::update).delete(api::rules::delete))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/test/", post(api::rules::send_test))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/deliveries/", get(api::rules::deliveries));
 
     Router::new()
         .merge(sdk)

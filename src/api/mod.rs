@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod issues;
 pub mod organizations;
+pub mod rules;
 pub mod serialize;
 
 use axum::Json;
