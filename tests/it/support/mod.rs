@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod envelope;
+pub mod slack;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
