@@ -4,7 +4,7 @@
 //! without sleeping.
 
 use faultline::notify::{self, sender};
-use faultline::store::{ConnectOptions, Millis, Store};
+use faultline::store::{AlertCommit, ConnectOptions, Fire, Millis, RuleVerdict, Store};
 use serde_json::json;
 
 use crate::support::slack::{Alerts, Receiver, event_id, rule_body};
@@ -309,7 +309,7 @@ async fn two_workers_send_each_notification_exactly_once() {
     assert_eq!(links.len(), ISSUES as usize, "every issue's message arrived exactly once");
 }
 
-/// Claims are disjoint even when two claimers race for the same rows.
+/// Claims of facts and of messages are disjoint even when two claimers race for the same rows.
 #[tokio::test]
 async fn concurrent_claims_never_overlap() {
     let alerts = Alerts::new().await;
@@ -318,25 +318,79 @@ async fn concurrent_claims_never_overlap() {
         alerts.send(&event_id(n), &format!("Error{n}"), |_| {}).await;
     }
     let now = Millis::now();
-    evaluate(&alerts, now).await;
-    let other = Store::connect(&alerts.app.db.url, &ConnectOptions::default()).await.unwrap();
     let lease = now.plus_secs(120);
-    let mut claimed: Vec<i64> = Vec::new();
+    let other = Store::connect(&alerts.app.db.url, &ConnectOptions::default()).await.unwrap();
+    let store = alerts.app.store();
+
+    let mut facts: Vec<i64> = Vec::new();
     loop {
         let (a, b) = tokio::join!(
-            alerts.app.store().claim_notifications("a", now, lease, 5),
-            other.claim_notifications("b", now, lease, 5)
+            store.claim_alert_activity("a", now, lease, 4),
+            other.claim_alert_activity("b", now, lease, 4)
+        );
+        let round: Vec<i64> = a.unwrap().iter().chain(b.unwrap().iter()).map(|f| f.id).collect();
+        if round.is_empty() {
+            break;
+        }
+        facts.extend(round);
+    }
+    assert_eq!(distinct(facts), 30, "a fact was claimed twice");
+
+    // Once those leases end, an evaluator takes the facts over and queues one message per issue.
+    assert_eq!(evaluate(&alerts, now.plus_secs(121)).await.queued, 30);
+    let later = now.plus_secs(130);
+    let mut messages: Vec<i64> = Vec::new();
+    loop {
+        let (a, b) = tokio::join!(
+            store.claim_notifications("a", later, later.plus_secs(120), 5),
+            other.claim_notifications("b", later, later.plus_secs(120), 5)
         );
         let round: Vec<i64> = a.unwrap().iter().chain(b.unwrap().iter()).map(|m| m.id).collect();
         if round.is_empty() {
             break;
         }
-        claimed.extend(round);
+        messages.extend(round);
     }
-    let total = claimed.len();
-    claimed.sort_unstable();
-    claimed.dedup();
-    assert_eq!(claimed.len(), total, "a row was claimed twice");
-    assert_eq!(total, 30);
+    assert_eq!(distinct(messages), 30, "a message was claimed twice");
     other.close().await;
+}
+
+/// Two evaluators that decide to fire the same rule for the same issue at once: one message.
+#[tokio::test]
+async fn racing_evaluators_fire_once_per_interval() {
+    let alerts = Alerts::new().await;
+    let rule: i64 =
+        alerts.rule(rule_body("http://127.0.0.1:9/x", json!([{"id": FIRST_SEEN}]), json!({}))).await.parse().unwrap();
+    alerts.send(&event_id(1), "KeyError", |_| {}).await;
+    let now = Millis::now();
+    let commit = |worker: &str| AlertCommit {
+        worker: worker.to_owned(),
+        now,
+        activity_ids: Vec::new(),
+        verdicts: vec![RuleVerdict {
+            rule_id: rule,
+            issue_id: 1,
+            reason: "new issue".into(),
+            fire: Some(Fire {
+                interval_minutes: 30,
+                messages: vec![("http://127.0.0.1:9/x".into(), "{}".into())],
+                activity_ids: Vec::new(),
+            }),
+        }],
+    };
+    let other = Store::connect(&alerts.app.db.url, &ConnectOptions::default()).await.unwrap();
+    let (first, second) = (commit("a"), commit("b"));
+    let (a, b) =
+        tokio::join!(alerts.app.store().commit_alert_evaluation(&first), other.commit_alert_evaluation(&second));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.queued + b.queued, a.suppressed + b.suppressed), (1, 1));
+    other.close().await;
+}
+
+fn distinct(mut ids: Vec<i64>) -> usize {
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "duplicates in {ids:?}");
+    total
 }
