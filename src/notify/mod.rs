@@ -43,6 +43,9 @@ pub use sender::{DeliveryStats, Sender};
 const POLL: Duration = Duration::from_secs(2);
 /// The least time between two evaluation passes.
 const MIN_GAP: Duration = Duration::from_millis(250);
+/// Sent and failed messages and the delivery log are kept this long.
+pub const HISTORY_DAYS: i64 = 30;
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 /// An issue that received events since the last evaluation, and its latest event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +190,7 @@ pub fn spawn(state: AppState) -> Tasks {
     let sender = {
         let mut stopped = stopped;
         tokio::spawn(async move {
+            let mut pruned = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     () = state.notifier.sent_wake.notified() => {}
@@ -195,6 +199,13 @@ pub fn spawn(state: AppState) -> Tasks {
                 }
                 if let Err(err) = deliver_now(&state, Millis::now()).await {
                     tracing::error!(error = %err, "alert delivery round failed");
+                }
+                if pruned.elapsed() >= PRUNE_EVERY {
+                    pruned = tokio::time::Instant::now();
+                    let before = Millis::now().plus_secs(-HISTORY_DAYS * 86_400);
+                    if let Err(err) = state.store.prune_alert_history(before).await {
+                        tracing::error!(error = %err, "pruning the alert history failed");
+                    }
                 }
             }
         })

@@ -174,4 +174,15 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080/x", true).await.is_ok());
         assert!(check_url("https://93.184.215.14/x", false).await.is_ok());
     }
+
+    #[tokio::test]
+    async fn the_resolver_drops_internal_addresses() {
+        use reqwest::dns::Resolve;
+        let name = |host: &str| host.parse::<reqwest::dns::Name>().expect("name");
+        let refused = GuardedResolver { allow_private: false }.resolve(name("localhost")).await;
+        let err = refused.err().expect("localhost resolves only to loopback");
+        assert!(err.to_string().contains("loopback"), "{err}");
+        let allowed = GuardedResolver { allow_private: true }.resolve(name("localhost")).await.expect("allowed");
+        assert!(allowed.into_iter().all(|a| a.ip().is_loopback()));
+    }
 }

@@ -292,6 +292,8 @@ backend_api! {
     fn list_alert_deliveries(&self, rule_id: i64, limit: i64) -> Vec<AlertDelivery>;
     /// Outbox counts by status.
     fn outbox_stats(&self) -> OutboxStats;
+    /// Forget finished messages and delivery-log lines older than `before`; how many rows went.
+    fn prune_alert_history(&self, before: Millis) -> u64;
 }
 
 #[cfg(test)]

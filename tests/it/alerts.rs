@@ -394,3 +394,28 @@ fn distinct(mut ids: Vec<i64>) -> usize {
     assert_eq!(ids.len(), total, "duplicates in {ids:?}");
     total
 }
+
+/// The background tasks `faultline serve` starts: an event wakes the evaluator, which wakes the sender.
+#[tokio::test]
+async fn the_background_tasks_deliver_without_being_driven() {
+    let alerts = Alerts::new().await;
+    let slack = Receiver::start().await;
+    alerts.rule(rule_body(&slack.hook("live"), json!([{"id": FIRST_SEEN}]), json!({}))).await;
+    let tasks = notify::spawn(alerts.app.state.clone());
+    alerts.send(&event_id(1), "KeyError", |_| {}).await;
+    // The tasks run on their own schedule: wait for the message (bounded, so a broken wake-up fails).
+    let arrived = async {
+        while slack.received().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), arrived).await.expect("no message within 30 s");
+    tasks.stop().await;
+    assert_eq!(slack.received().len(), 1);
+    let stats = alerts.app.store().outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.sent), (0, 1));
+
+    // History older than the retention goes.
+    let pruned = alerts.app.store().prune_alert_history(Millis::now().plus_secs(60)).await.unwrap();
+    assert_eq!(pruned, 2, "the sent message and its log line");
+}

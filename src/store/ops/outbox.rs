@@ -128,6 +128,15 @@ macro_rules! outbox {
             }
             Ok(stats)
         }
+
+        async fn prune_alert_history(&self, before: $crate::store::Millis) -> $crate::store::StoreResult<u64> {
+            let outbox = sqlx::query("DELETE FROM notification_outbox WHERE status IN ('sent', 'failed') AND created_at < $1")
+                .bind(before)
+                .execute(self.writer())
+                .await?;
+            let log = sqlx::query("DELETE FROM alert_deliveries WHERE attempted_at < $1").bind(before).execute(self.writer()).await?;
+            Ok(outbox.rows_affected() + log.rows_affected())
+        }
     };
 }
 
