@@ -23,9 +23,10 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::ingest::auth::KeyCache;
 use crate::ingest::limits::RateLimiter;
+use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{api, bootstrap, health, ingest, telemetry, web};
+use crate::{api, bootstrap, health, ingest, notify, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -44,13 +45,16 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Per-project inbound filters (web UI settings), cached.
     pub filters: Arc<crate::ingest::filters::FilterCache>,
+    /// Alert evaluation and Slack delivery.
+    pub notifier: Notifier,
     writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl AppState {
     /// Assemble the state from a config and an opened, migrated store; starts the batching writer.
     pub fn new(config: Config, store: Store) -> Self {
-        let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest);
+        let notifier = Notifier::new(config.allow_private_webhooks);
+        let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest, notifier.touched.clone());
         Self {
             config: Arc::new(config),
             store,
@@ -59,6 +63,7 @@ impl AppState {
             keys: Arc::default(),
             limiter: Arc::default(),
             filters: Arc::default(),
+            notifier,
             writer: Arc::new(std::sync::Mutex::new(Some(writer))),
         }
     }
@@ -102,7 +107,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/0/issues/{issue_id}/",                             get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
         .route("/api/0/issues/{issue_id}/events/",                      get(api::issues::events))
         .route("/api/0/issues/{issue_id}/events/latest/",               get(api::issues::latest_event))
-        .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values));
+        .route("/api/0/issues/{issue_id}/tags/{key}/",                  get(api::issues::tag_values))
+        .route("/api/0/issues/{issue_id}/rules/",                       get(api::rules::issue_rules))
+        .route("/api/0/projects/{org}/{project}/rules/",                get(api::rules::list).post(api::rules::create))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/",      get(api::rules::show).put(api::rules::update).delete(api::rules::delete))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/test/", post(api::rules::send_test))
+        .route("/api/0/projects/{org}/{project}/rules/{rule_id}/deliveries/", get(api::rules::deliveries));
 
     // Web UI behind the login: every route here needs a session, and every POST its CSRF token
     // (checked once in `require_session`).
@@ -176,11 +186,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "Faultline is up: UI at {public_url}/ — create a project and print its DSN with `faultline project create SLUG`"
     );
     let state = AppState::new(config, store.clone());
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let alerts = notify::spawn(state.clone());
+    axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
-    tracing::info!("stopped accepting requests; closing the database");
+    tracing::info!("stopped accepting requests; draining queued writes and alerts");
+    state.drain().await;
+    alerts.stop().await;
+    tracing::info!("closing the database");
     store.close().await;
     tracing::info!("shutdown complete");
     Ok(())

@@ -8,6 +8,7 @@
 //!                                           grouping  fingerprint → hashes + explanation (pure)
 //!                                           pipeline  batching writer: one transaction per batch
 //!                                           store     the only place SQL lives (SQLite or PostgreSQL)
+//!                                           notify    alert rules after commit → outbox → Slack webhooks
 //! ```
 //!
 //! `protocol` and `grouping` do no I/O; everything that touches the network, the clock or the database
@@ -23,6 +24,7 @@ pub mod config;
 pub mod grouping;
 pub mod health;
 pub mod ingest;
+pub mod notify;
 pub mod pipeline;
 pub mod projects;
 pub mod protocol;

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod issue_update;
 pub mod issues;
 pub mod organizations;
+pub mod rules;
 pub mod serialize;
 
 use axum::Json;

@@ -12,6 +12,9 @@
 //!
 //! The queue is bounded (`queue_capacity` envelopes); a full queue is reported to the SDK as 429 with
 //! `Retry-After`, never a silent drop. On shutdown the queue is closed to new work and drained.
+//!
+//! After each commit the writer hands the touched issues to the alert evaluator ([`Touched`]), an
+//! in-memory set: ingest never waits for alerting.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +23,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::config::IngestConfig;
+use crate::notify::Touched;
 use crate::store::{EnvelopeWrite, IngestOutcome, Store};
 
 /// Why a submission was not committed.
@@ -50,8 +54,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Start the writer task over `store`.
-    pub fn start(store: Store, config: &IngestConfig) -> (Self, JoinHandle<()>) {
+    /// Start the writer task over `store`; committed batches are reported to `touched`.
+    pub fn start(store: Store, config: &IngestConfig, touched: Arc<Touched>) -> (Self, JoinHandle<()>) {
         let (queue, rx) = mpsc::channel(config.queue_capacity);
         let shutdown = Arc::new(Notify::new());
         let writer = Writer {
@@ -60,6 +64,7 @@ impl Pipeline {
             max_events: config.batch_max_events,
             max_wait: Duration::from_millis(config.batch_max_wait_ms),
             shutdown: shutdown.clone(),
+            touched,
         };
         let handle = tokio::spawn(writer.run());
         (Self { queue, shutdown }, handle)
@@ -93,6 +98,7 @@ struct Writer {
     max_events: usize,
     max_wait: Duration,
     shutdown: Arc<Notify>,
+    touched: Arc<Touched>,
 }
 
 impl Writer {
@@ -142,6 +148,7 @@ impl Writer {
         match self.store.ingest_batch(&writes).await {
             Ok(outcomes) => {
                 metrics::histogram!("ingest_commit_seconds").record(started.elapsed().as_secs_f64());
+                self.touched.record(&writes, &outcomes);
                 for ((reply, queued), outcome) in waiters.into_iter().zip(outcomes) {
                     metrics::histogram!("ingest_ack_seconds").record(queued.elapsed().as_secs_f64());
                     let _ = reply.send(Ok(outcome));
@@ -152,6 +159,9 @@ impl Writer {
                 tracing::warn!(error = %crate::telemetry::Chain(&err), envelopes = writes.len(), "batch commit failed; retrying one by one");
                 for (write, (reply, _)) in writes.into_iter().zip(waiters) {
                     let result = self.store.ingest_batch(std::slice::from_ref(&write)).await;
+                    if let Ok(outcomes) = &result {
+                        self.touched.record(std::slice::from_ref(&write), outcomes);
+                    }
                     let _ = reply.send(match result {
                         Ok(mut outcomes) => outcomes.pop().ok_or(SubmitError::WriteFailed),
                         Err(err) => {

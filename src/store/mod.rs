@@ -303,6 +303,52 @@ backend_api! {
     fn merge_issues(&self, ids: &[i64], actor: Option<i64>) -> i64;
     /// Delete issues with their events; with `discard`, later events with their hashes are dropped.
     fn delete_issues(&self, ids: &[i64], discard: bool) -> ();
+    /// Create an alert rule.
+    fn create_alert_rule(&self, project_id: i64, rule: &AlertRuleWrite, now: Millis) -> AlertRuleRow;
+    /// A project's alert rules, oldest first.
+    fn list_alert_rules(&self, project_id: i64) -> Vec<AlertRuleRow>;
+    /// One alert rule.
+    fn find_alert_rule(&self, id: i64) -> Option<AlertRuleRow>;
+    /// Replace an alert rule; `NotFound` if it does not exist.
+    fn update_alert_rule(&self, id: i64, rule: &AlertRuleWrite, now: Millis) -> AlertRuleRow;
+    /// Delete an alert rule with its bookkeeping, queue and log; `NotFound` if it does not exist.
+    fn delete_alert_rule(&self, id: i64) -> ();
+    /// Record an alert fact outside ingest (e.g. an ignore that ends by time); `NotFound` without the issue.
+    fn record_alert_activity(
+        &self,
+        issue_id: i64,
+        kind: ActivityKind,
+        event_id: Option<&str>,
+        release: Option<&str>,
+        now: Millis,
+    ) -> ();
+    /// Lease up to `limit` unevaluated alert facts to `worker` until `lease_until`.
+    fn claim_alert_activity(&self, worker: &str, now: Millis, lease_until: Millis, limit: i64) -> Vec<AlertActivity>;
+    /// When each rule last fired for an issue: `(rule_id, last_fired_at)`.
+    fn alert_fires_for_issue(&self, issue_id: i64) -> Vec<(i64, Millis)>;
+    /// An issue's events since a time, counted up to `cap`.
+    fn count_issue_events_since(&self, issue_id: i64, since: Millis, cap: i64) -> i64;
+    /// An issue's distinct users seen since a time, counted up to `cap`.
+    fn count_issue_users_since(&self, issue_id: i64, since: Millis, cap: i64) -> i64;
+    /// An issue's most frequent tag values over all keys.
+    fn issue_top_tags(&self, issue_id: i64, limit: i64) -> Vec<TagValueCount>;
+    /// Apply an evaluation pass in one transaction: consume facts, respect intervals, queue messages.
+    fn commit_alert_evaluation(&self, commit: &AlertCommit) -> AlertCommitOutcome;
+    /// Every rule of an issue's project with its latest verdict on the issue.
+    fn issue_rule_statuses(&self, issue_id: i64) -> Vec<IssueRuleStatus>;
+
+    /// Lease up to `limit` due notifications to `worker` until `lease_until` (counts an attempt).
+    fn claim_notifications(&self, worker: &str, now: Millis, lease_until: Millis, limit: i64) -> Vec<OutboxMessage>;
+    /// Record an attempt's outcome and log it, if `worker` still holds the claim; whether it did.
+    fn finish_delivery(&self, report: &DeliveryReport) -> bool;
+    /// Log an attempt that did not go through the outbox (test messages).
+    fn record_delivery(&self, delivery: &NewDelivery) -> ();
+    /// A rule's delivery log, newest first.
+    fn list_alert_deliveries(&self, rule_id: i64, limit: i64) -> Vec<AlertDelivery>;
+    /// Outbox counts by status.
+    fn outbox_stats(&self) -> OutboxStats;
+    /// Forget finished messages and delivery-log lines older than `before`; how many rows went.
+    fn prune_alert_history(&self, before: Millis) -> u64;
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ use crate::secrets::DatabaseUrl;
 /// The PostgreSQL migrations, embedded at compile time.
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The row-locking suffix of a claiming subquery. Concurrent claimers (several Faultline processes) take disjoint rows.
+const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
 /// The database type the shared operation bodies are compiled against.
 type Db = Postgres;
 
@@ -77,8 +80,11 @@ impl Backend for PgStore {
     ops::issues!();
     ops::web!();
     ops::workflow!();
+    ops::alerts!();
+    ops::outbox!();
 }
 
 ops::ingest_fns!();
 ops::push_issue_filter!();
 ops::workflow_fns!();
+ops::alert_fns!();

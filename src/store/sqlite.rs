@@ -16,6 +16,9 @@ use crate::secrets::DatabaseUrl;
 /// The SQLite migrations, embedded at compile time.
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// The row-locking suffix of a claiming subquery. SQLite has no row locks; its one writer connection serializes claims.
+const FOR_UPDATE_SKIP_LOCKED: &str = "";
+
 /// The database type the shared operation bodies are compiled against.
 type Db = Sqlite;
 
@@ -99,8 +102,11 @@ impl Backend for SqliteStore {
     ops::issues!();
     ops::web!();
     ops::workflow!();
+    ops::alerts!();
+    ops::outbox!();
 }
 
 ops::ingest_fns!();
 ops::push_issue_filter!();
 ops::workflow_fns!();
+ops::alert_fns!();

@@ -7,6 +7,8 @@
 
 mod support;
 
+mod alerts;
+mod alerts_api;
 mod api;
 mod cli;
 mod grouping_corpus;

@@ -163,6 +163,8 @@ macro_rules! ingest_fns {
             .await?;
             if let Some(issue_id) = outcome.issue_id {
                 roll_up(tx, issue_id, ev).await?;
+                // Alerts: record a new issue or a regression for the evaluator, in this transaction.
+                super::alert_write::record_outcome(tx, write.project_id, issue_id, &outcome, ev, write.received_at).await?;
             }
             if let Some(env) = &ev.environment {
                 sqlx::query(

@@ -6,17 +6,23 @@
 //! no vendor functions (`CASE` instead of `GREATEST`/`MAX`, explicit `CAST(… AS BIGINT)` on sums).
 //! Inside the macros, `self.writer()` is the pool for writes, `self.reader()` the one for reads,
 //! `self.begin_write()` opens a write transaction, and `Db` names the backend's database type.
+//! `FOR_UPDATE_SKIP_LOCKED` is the one dialect difference: the row-locking suffix of a claiming
+//! subquery (empty on SQLite, whose single writer serializes claims).
 
 mod accounts;
+mod alerts;
 mod ingest;
 mod issues;
+mod outbox;
 mod projects;
 mod web;
 mod workflow;
 
 pub(crate) use accounts::accounts;
+pub(crate) use alerts::{alert_fns, alerts, rule_columns};
 pub(crate) use ingest::{ingest, ingest_fns};
 pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
+pub(crate) use outbox::outbox;
 pub(crate) use projects::{key_columns, project_select, projects};
 pub(crate) use web::web;
 pub(crate) use workflow::{workflow, workflow_fns, workflow_write_fns};

@@ -15,7 +15,7 @@ macro_rules! workflow {
         ) -> $crate::store::StoreResult<()> {
             use $crate::store::StatusChange as S;
             let now = $crate::store::Millis::now();
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             for &id in ids {
                 let current: Option<(Option<i64>,)> =
                     sqlx::query_as("SELECT assignee_id FROM issues WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
@@ -126,7 +126,7 @@ macro_rules! workflow {
         }
 
         async fn add_comment(&self, issue_id: i64, user_id: i64, text: &str) -> $crate::store::StoreResult<()> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             activity(&mut tx, issue_id, Some(user_id), "note", &serde_json::json!({"text": text}), $crate::store::Millis::now()).await?;
             tx.commit().await?;
             Ok(())
@@ -152,7 +152,7 @@ macro_rules! workflow {
         }
 
         async fn merge_issues(&self, ids: &[i64], actor: Option<i64>) -> $crate::store::StoreResult<i64> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             // The target is the issue with the most events (as Sentry picks the parent).
             let mut issues: Vec<(i64, i64, i64)> = Vec::new();
             for &id in ids {
@@ -211,7 +211,7 @@ macro_rules! workflow {
         }
 
         async fn delete_issues(&self, ids: &[i64], discard: bool) -> $crate::store::StoreResult<()> {
-            let mut tx = self.writer().begin().await?;
+            let mut tx = self.begin_write().await?;
             for &id in ids {
                 if discard {
                     sqlx::query(
@@ -343,14 +343,28 @@ macro_rules! workflow_write_fns {
                         due = known.is_none();
                     }
                     if due {
-                        sqlx::query(
+                        let woke = sqlx::query(
                             "UPDATE issues SET status = 'unresolved', substatus = 'escalating', ignore_until = NULL, ignore_count = NULL, \
                              ignore_users = NULL WHERE id = $1 AND status = 'ignored'",
                         )
                         .bind(issue_id)
                         .execute(&mut **tx)
                         .await?;
-                        insert_activity(tx, issue_id, "set_escalating", &serde_json::json!({}), now).await?;
+                        // Only the writer that flipped the row records it (several nodes may race).
+                        if woke.rows_affected() > 0 {
+                            insert_activity(tx, issue_id, "set_escalating", &serde_json::json!({}), now).await?;
+                            // The alert fact for "an ignored issue whose ignore condition ends".
+                            super::alert_write::record_activity(
+                                tx,
+                                write.project_id,
+                                issue_id,
+                                $crate::store::ActivityKind::Reappeared,
+                                Some(&ev.event_id),
+                                ev.release.as_deref(),
+                                write.received_at,
+                            )
+                            .await?;
+                        }
                     }
                     Ok(false)
                 }

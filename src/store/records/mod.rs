@@ -202,7 +202,9 @@ pub struct PoolStats {
     pub idle: u32,
 }
 
+mod alerts;
 mod events;
+pub use alerts::*;
 pub use events::*;
 mod web;
 pub use web::*;

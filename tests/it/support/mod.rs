@@ -4,6 +4,7 @@
 pub mod db;
 pub mod envelope;
 pub mod web;
+pub mod slack;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
