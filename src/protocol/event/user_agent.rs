@@ -68,8 +68,9 @@ mod tests {
 
     #[test]
     fn a_desktop_browser_gives_browser_and_os_contexts() {
-        let mut event =
-            with_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36");
+        let mut event = with_agent(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        );
         infer_contexts(&mut event);
         assert_eq!(event["contexts"]["browser"]["name"], "Chrome");
         assert_eq!(event["contexts"]["browser"]["version"], "120.0.0.0");
@@ -78,7 +79,8 @@ mod tests {
 
     #[test]
     fn contexts_the_sdk_sent_win_and_garbage_adds_nothing() {
-        let mut event = with_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1");
+        let mut event =
+            with_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1");
         event.insert("contexts".into(), json!({"browser": {"name": "Custom"}}));
         infer_contexts(&mut event);
         assert_eq!(event["contexts"]["browser"]["name"], "Custom");
