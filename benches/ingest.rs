@@ -38,6 +38,7 @@ fn ingest(c: &mut Criterion) {
             client_ip: None,
             client: None,
             grouping: &grouping,
+            filters: None,
         };
         b.iter(|| {
             let envelope = Envelope::parse(black_box(body.clone())).expect("parses");

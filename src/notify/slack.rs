@@ -192,6 +192,12 @@ mod tests {
             users_seen: 3,
             first_release: Some("1.4.1".into()),
             last_release: Some("1.4.2".into()),
+            assignee_id: None,
+            resolved_release: None,
+            resolved_mode: None,
+            ignore_until: None,
+            ignore_count: None,
+            ignore_users: None,
         };
         let project = Project {
             id: 3,
