@@ -183,6 +183,19 @@ read -r v_passed v_failed < "$WORK/counts" || { v_passed=0; v_failed=1; }
 PASSED=$((PASSED + v_passed))
 FAILED=$((FAILED + v_failed))
 
+section "web UI: sign in, find the SDK's issue, resolve it (headless Chromium)"
+ui_out=$(FAULTLINE_BASE_URL=$URL ADMIN_EMAIL=$ADMIN_EMAIL ADMIN_PASSWORD=$ADMIN_PASSWORD UI_ISSUE_QUERY=ZeroDivisionError \
+  E2E_ARTIFACTS=$ARTIFACTS timeout -k 5 180 node "$E2E/ui_flow.mjs" 2>&1) || true
+echo "$ui_out"
+ui_line=$(printf '%s\n' "$ui_out" | grep -E '^ui: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+if [ -n "$ui_line" ]; then
+  read -r _ ui_passed _ ui_failed _ <<< "$ui_line"
+  PASSED=$((PASSED + ui_passed))
+  FAILED=$((FAILED + ui_failed))
+else
+  fail "web UI flow did not report its results"
+fi
+
 section "shutdown"
 if stop_server; then
   ok "SIGTERM: faultline serve exited 0"

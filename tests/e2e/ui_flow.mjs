@@ -19,7 +19,7 @@ const base = (process.env.FAULTLINE_BASE_URL || "http://127.0.0.1:9000").replace
 const email = process.env.ADMIN_EMAIL;
 const password = process.env.ADMIN_PASSWORD;
 const query = process.env.UI_ISSUE_QUERY || "is:unresolved";
-const artifacts = path.join(root, "target/e2e-artifacts");
+const artifacts = process.env.E2E_ARTIFACTS || path.join(root, "target/e2e-artifacts");
 mkdirSync(artifacts, { recursive: true });
 
 let passed = 0, failed = 0;
