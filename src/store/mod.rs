@@ -16,6 +16,7 @@
 mod ops;
 mod postgres;
 pub mod records;
+pub mod rollup;
 mod sqlite;
 
 use std::time::Duration;

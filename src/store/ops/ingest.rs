@@ -1,8 +1,9 @@
 //! The write path of ingest: one transaction stores a batch of envelopes.
 //!
 //! Per event: skip it if its id is already stored (SDK retries), find the issue owning any of its
-//! hashes or open a new one, store the event, then update the rollups the UI reads (tag values, hourly
-//! counts, unique users) and record its environment and release. Several Faultline nodes may write at
+//! hashes or open a new one and count the event on it. Everything else — the event rows, the rollups
+//! the UI reads (tag values, hourly counts, unique users), environments and releases — is summed in a
+//! [`crate::store::rollup::Rollup`] and written at the end with a few multi-row statements. Several Faultline nodes may write at
 //! once on PostgreSQL: a new issue is claimed through its hashes' primary key, and a node that loses the
 //! race joins the winner's issue; a regression is flipped by one conditional `UPDATE`, so exactly one
 //! writer sees it.
@@ -12,15 +13,21 @@ macro_rules! ingest_fns {
     () => {
         mod write {
         use super::Db;
+        use $crate::store::rollup::Rollup;
         use $crate::store::{EnvelopeWrite, IngestOutcome, Millis, NewEvent, StoreResult};
 
-        const HOUR_MS: i64 = 3_600_000;
+        /// Rows per multi-row statement (SQLite takes 32,766 parameters, PostgreSQL 65,535).
+        const CHUNK: usize = 400;
 
         /// Store one envelope's items; returns one outcome per event.
-        pub(super) async fn write_envelope(tx: &mut sqlx::Transaction<'_, Db>, write: &EnvelopeWrite) -> StoreResult<Vec<IngestOutcome>> {
+        pub(super) async fn write_envelope<'a>(
+            tx: &mut sqlx::Transaction<'_, Db>,
+            write: &'a EnvelopeWrite,
+            rollup: &mut Rollup<'a>,
+        ) -> StoreResult<Vec<IngestOutcome>> {
             let mut outcomes = Vec::with_capacity(write.events.len());
             for event in &write.events {
-                outcomes.push(write_event(tx, write, event).await?);
+                outcomes.push(write_event(tx, write, event, rollup).await?);
             }
             for a in &write.attachments {
                 sqlx::query(
@@ -115,7 +122,12 @@ macro_rules! ingest_fns {
             Ok(outcomes)
         }
 
-        async fn write_event(tx: &mut sqlx::Transaction<'_, Db>, write: &EnvelopeWrite, ev: &NewEvent) -> StoreResult<IngestOutcome> {
+        async fn write_event<'a>(
+            tx: &mut sqlx::Transaction<'_, Db>,
+            write: &'a EnvelopeWrite,
+            ev: &'a NewEvent,
+            rollup: &mut Rollup<'a>,
+        ) -> StoreResult<IngestOutcome> {
             let mut outcome = IngestOutcome {
                 event_id: ev.event_id.clone(),
                 issue_id: None,
@@ -124,12 +136,8 @@ macro_rules! ingest_fns {
                 duplicate: false,
                 discarded: false,
             };
-            let seen: Option<(i64,)> = sqlx::query_as("SELECT id FROM events WHERE project_id = $1 AND event_id = $2")
-                .bind(write.project_id)
-                .bind(&ev.event_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if seen.is_some() {
+            // Stored before (prefetched for the batch) or earlier in this batch: an SDK retry.
+            if !rollup.known_events.insert((write.project_id, ev.event_id.clone())) {
                 outcome.duplicate = true;
                 return Ok(outcome);
             }
@@ -141,46 +149,135 @@ macro_rules! ingest_fns {
             if !ev.hashes.is_empty() {
                 outcome.issue_id = Some(resolve_issue(tx, write, ev, &mut outcome).await?);
             }
-            sqlx::query(
-                "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, title, \
-                 message, environment, release, user_key, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(write.project_id)
-            .bind(outcome.issue_id)
-            .bind(&ev.event_id)
-            .bind(&ev.event_type)
-            .bind(ev.timestamp)
-            .bind(write.received_at)
-            .bind(&ev.level)
-            .bind(&ev.platform)
-            .bind(&ev.title)
-            .bind(&ev.message)
-            .bind(&ev.environment)
-            .bind(&ev.release)
-            .bind(&ev.user_key)
-            .bind(&ev.payload)
-            .execute(&mut **tx)
-            .await?;
+            rollup.add(write.project_id, write.organization_id, outcome.issue_id, write.received_at, ev);
             if let Some(issue_id) = outcome.issue_id {
-                roll_up(tx, issue_id, ev).await?;
                 // Alerts: record a new issue or a regression for the evaluator, in this transaction.
                 super::alert_write::record_outcome(tx, write.project_id, issue_id, &outcome, ev, write.received_at).await?;
             }
-            if let Some(env) = &ev.environment {
-                sqlx::query(
-                    "INSERT INTO environments (project_id, name, first_seen, last_seen) VALUES ($1, $2, $3, $3) \
-                     ON CONFLICT (project_id, name) DO UPDATE SET last_seen = \
-                     CASE WHEN excluded.last_seen > environments.last_seen THEN excluded.last_seen ELSE environments.last_seen END",
-                )
-                .bind(write.project_id)
-                .bind(env)
-                .bind(ev.timestamp)
-                .execute(&mut **tx)
-                .await?;
+            Ok(outcome)
+        }
+
+        /// Put the ids of the batch's events that are already stored into `rollup.known_events`.
+        pub(super) async fn prefetch_known_events(
+            tx: &mut sqlx::Transaction<'_, Db>,
+            batch: &[EnvelopeWrite],
+            rollup: &mut Rollup<'_>,
+        ) -> StoreResult<()> {
+            for write in batch.iter().filter(|w| !w.events.is_empty()) {
+                for chunk in write.events.chunks(CHUNK) {
+                    let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
+                    sql.push_bind(write.project_id);
+                    sql.push(" AND event_id IN (");
+                    let mut ids = sql.separated(", ");
+                    for ev in chunk {
+                        ids.push_bind(ev.event_id.as_str());
+                    }
+                    sql.push(")");
+                    let found: Vec<(String,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
+                    rollup.known_events.extend(found.into_iter().map(|(id,)| (write.project_id, id)));
+                }
             }
-            if let Some(release) = &ev.release {
+            Ok(())
+        }
+
+        /// Write what the batch summed: event rows, tag values, hourly counts, users, environments,
+        /// releases.
+        pub(super) async fn flush(tx: &mut sqlx::Transaction<'_, Db>, rollup: &Rollup<'_>) -> StoreResult<()> {
+            for chunk in rollup.events.chunks(CHUNK) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, \
+                     title, message, environment, release, user_key, payload) ",
+                );
+                sql.push_values(chunk, |mut row, e| {
+                    let ev = e.event;
+                    row.push_bind(e.project_id)
+                        .push_bind(e.issue_id)
+                        .push_bind(ev.event_id.as_str())
+                        .push_bind(ev.event_type.as_str())
+                        .push_bind(ev.timestamp)
+                        .push_bind(e.received_at)
+                        .push_bind(ev.level.as_str())
+                        .push_bind(ev.platform.as_str())
+                        .push_bind(ev.title.as_str())
+                        .push_bind(ev.message.as_str())
+                        .push_bind(ev.environment.as_deref())
+                        .push_bind(ev.release.as_deref())
+                        .push_bind(ev.user_key.as_deref())
+                        .push_bind(ev.payload.as_slice());
+                });
+                sql.build().execute(&mut **tx).await?;
+            }
+            let tags: Vec<_> = rollup.tags.iter().collect();
+            for chunk in tags.chunks(CHUNK) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO issue_tag_values (issue_id, key, value, times_seen, first_seen, last_seen) ",
+                );
+                sql.push_values(chunk, |mut row, ((issue, key, value), (count, span))| {
+                    row.push_bind(*issue).push_bind(*key).push_bind(*value).push_bind(*count).push_bind(span.first).push_bind(span.last);
+                });
+                sql.push(
+                    " ON CONFLICT (issue_id, key, value) DO UPDATE SET times_seen = issue_tag_values.times_seen + excluded.times_seen, \
+                     first_seen = CASE WHEN excluded.first_seen < issue_tag_values.first_seen THEN excluded.first_seen ELSE issue_tag_values.first_seen END, \
+                     last_seen = CASE WHEN excluded.last_seen > issue_tag_values.last_seen THEN excluded.last_seen ELSE issue_tag_values.last_seen END",
+                );
+                sql.build().execute(&mut **tx).await?;
+            }
+            let hourly: Vec<_> = rollup.hourly.iter().collect();
+            for chunk in hourly.chunks(CHUNK) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
+                sql.push_values(chunk, |mut row, ((issue, hour), count)| {
+                    row.push_bind(*issue).push_bind(*hour).push_bind(*count);
+                });
+                sql.push(" ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count");
+                sql.build().execute(&mut **tx).await?;
+            }
+            let users: Vec<_> = rollup.users.iter().collect();
+            let mut new_users: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+            for chunk in users.chunks(CHUNK) {
+                // New users first (their count goes to the issue), then the last-seen of the others.
+                let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen, email) ");
+                sql.push_values(chunk, |mut row, ((issue, user), (span, email))| {
+                    row.push_bind(*issue).push_bind(*user).push_bind(span.first).push_bind(span.last).push_bind(*email);
+                });
+                sql.push(" ON CONFLICT DO NOTHING RETURNING issue_id");
+                let inserted: Vec<(i64,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
+                for (issue,) in inserted {
+                    *new_users.entry(issue).or_insert(0) += 1;
+                }
+                let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen, email) ");
+                sql.push_values(chunk, |mut row, ((issue, user), (span, email))| {
+                    row.push_bind(*issue).push_bind(*user).push_bind(span.first).push_bind(span.last).push_bind(*email);
+                });
+                sql.push(
+                    " ON CONFLICT (issue_id, user_key) DO UPDATE SET \
+                     first_seen = CASE WHEN excluded.first_seen < issue_users.first_seen THEN excluded.first_seen ELSE issue_users.first_seen END, \
+                     last_seen = CASE WHEN excluded.last_seen > issue_users.last_seen THEN excluded.last_seen ELSE issue_users.last_seen END, \
+                     email = COALESCE(excluded.email, issue_users.email)",
+                );
+                sql.build().execute(&mut **tx).await?;
+            }
+            for (issue, added) in new_users {
+                sqlx::query("UPDATE issues SET users_seen = users_seen + $2 WHERE id = $1")
+                    .bind(issue)
+                    .bind(added)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let environments: Vec<_> = rollup.environments.iter().collect();
+            for chunk in environments.chunks(CHUNK) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO environments (project_id, name, first_seen, last_seen) ");
+                sql.push_values(chunk, |mut row, ((project, name), span)| {
+                    row.push_bind(*project).push_bind(*name).push_bind(span.first).push_bind(span.last);
+                });
+                sql.push(
+                    " ON CONFLICT (project_id, name) DO UPDATE SET last_seen = \
+                     CASE WHEN excluded.last_seen > environments.last_seen THEN excluded.last_seen ELSE environments.last_seen END",
+                );
+                sql.build().execute(&mut **tx).await?;
+            }
+            for ((organization, version), (span, received, projects)) in &rollup.releases {
                 let (release_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO releases (organization_id, version, created_at, first_event, last_event) VALUES ($1, $2, $3, $4, $4) \
+                    "INSERT INTO releases (organization_id, version, created_at, first_event, last_event) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (organization_id, version) DO UPDATE SET \
                      first_event = CASE WHEN releases.first_event IS NULL OR excluded.first_event < releases.first_event \
                                    THEN excluded.first_event ELSE releases.first_event END, \
@@ -188,19 +285,22 @@ macro_rules! ingest_fns {
                                   THEN excluded.last_event ELSE releases.last_event END \
                      RETURNING id",
                 )
-                .bind(write.organization_id)
-                .bind(release)
-                .bind(write.received_at)
-                .bind(ev.timestamp)
+                .bind(*organization)
+                .bind(*version)
+                .bind(*received)
+                .bind(span.first)
+                .bind(span.last)
                 .fetch_one(&mut **tx)
                 .await?;
-                sqlx::query("INSERT INTO release_projects (release_id, project_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(release_id)
-                    .bind(write.project_id)
-                    .execute(&mut **tx)
-                    .await?;
+                for project in projects {
+                    sqlx::query("INSERT INTO release_projects (release_id, project_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                        .bind(release_id)
+                        .bind(*project)
+                        .execute(&mut **tx)
+                        .await?;
+                }
             }
-            Ok(outcome)
+            Ok(())
         }
 
         /// The issue owning any of the event's hashes (updated), or a new one.
@@ -295,59 +395,6 @@ macro_rules! ingest_fns {
             Ok(())
         }
 
-        /// Tag values, hourly count and unique users of the issue.
-        async fn roll_up(tx: &mut sqlx::Transaction<'_, Db>, issue_id: i64, ev: &NewEvent) -> StoreResult<()> {
-            for (key, value) in &ev.tags {
-                sqlx::query(
-                    "INSERT INTO issue_tag_values (issue_id, key, value, times_seen, first_seen, last_seen) VALUES ($1, $2, $3, 1, $4, $4) \
-                     ON CONFLICT (issue_id, key, value) DO UPDATE SET times_seen = issue_tag_values.times_seen + 1, \
-                     first_seen = CASE WHEN excluded.first_seen < issue_tag_values.first_seen THEN excluded.first_seen ELSE issue_tag_values.first_seen END, \
-                     last_seen = CASE WHEN excluded.last_seen > issue_tag_values.last_seen THEN excluded.last_seen ELSE issue_tag_values.last_seen END",
-                )
-                .bind(issue_id)
-                .bind(key)
-                .bind(value)
-                .bind(ev.timestamp)
-                .execute(&mut **tx)
-                .await?;
-            }
-            let hour = Millis(ev.timestamp.0 - ev.timestamp.0.rem_euclid(HOUR_MS));
-            sqlx::query(
-                "INSERT INTO issue_hourly (issue_id, hour, count) VALUES ($1, $2, 1) \
-                 ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + 1",
-            )
-            .bind(issue_id)
-            .bind(hour)
-            .execute(&mut **tx)
-            .await?;
-            if let Some(user) = &ev.user_key {
-                let added = sqlx::query(
-                    "INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen, email) VALUES ($1, $2, $3, $3, $4) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(issue_id)
-                .bind(user)
-                .bind(ev.timestamp)
-                .bind(&ev.user_email)
-                .execute(&mut **tx)
-                .await?;
-                if added.rows_affected() > 0 {
-                    sqlx::query("UPDATE issues SET users_seen = users_seen + 1 WHERE id = $1").bind(issue_id).execute(&mut **tx).await?;
-                } else {
-                    sqlx::query(
-                        "UPDATE issue_users SET last_seen = CASE WHEN $3 > last_seen THEN $3 ELSE last_seen END \
-                         WHERE issue_id = $1 AND user_key = $2",
-                    )
-                    .bind(issue_id)
-                    .bind(user)
-                    .bind(ev.timestamp)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-            }
-            Ok(())
-        }
-
         $crate::store::ops::workflow_write_fns!();
         }
     };
@@ -361,10 +408,13 @@ macro_rules! ingest {
             batch: &[$crate::store::EnvelopeWrite],
         ) -> $crate::store::StoreResult<Vec<Vec<$crate::store::IngestOutcome>>> {
             let mut tx = self.begin_write().await?;
+            let mut rollup = $crate::store::rollup::Rollup::default();
+            write::prefetch_known_events(&mut tx, batch, &mut rollup).await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for write in batch {
-                outcomes.push(write::write_envelope(&mut tx, write).await?);
+                outcomes.push(write::write_envelope(&mut tx, write, &mut rollup).await?);
             }
+            write::flush(&mut tx, &rollup).await?;
             tx.commit().await?;
             Ok(outcomes)
         }

@@ -1,0 +1,144 @@
+//! What one ingest transaction adds to the rollups, summed in memory before it is written.
+//!
+//! Per event the write path only resolves the issue (that needs the database, in order); everything
+//! that is a sum or a min/max — tag value counts, hourly counts, unique users, environments,
+//! releases — and the event rows themselves are collected here and written with a few multi-row
+//! statements per batch. SQLite runs each statement through a channel to its connection thread, so
+//! the number of statements, not their size, is what costs.
+//!
+//! ```text
+//! 500 events × (event row, 8 tags, hour, user, env, release)  →  ~8 multi-row statements
+//! ```
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::{Millis, NewEvent};
+
+/// An event row waiting to be inserted.
+pub struct EventRow<'a> {
+    /// Project.
+    pub project_id: i64,
+    /// Issue, if grouped.
+    pub issue_id: Option<i64>,
+    /// When the request arrived.
+    pub received_at: Millis,
+    /// The event.
+    pub event: &'a NewEvent,
+}
+
+/// A first/last-seen pair that widens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Earliest time.
+    pub first: Millis,
+    /// Latest time.
+    pub last: Millis,
+}
+
+impl Span {
+    fn new(at: Millis) -> Self {
+        Self { first: at, last: at }
+    }
+
+    fn widen(&mut self, at: Millis) {
+        self.first = self.first.min(at);
+        self.last = self.last.max(at);
+    }
+}
+
+/// The sums of one transaction.
+#[derive(Default)]
+pub struct Rollup<'a> {
+    /// `(project, event id)` already stored or accepted in this transaction (duplicates are skipped).
+    pub known_events: HashSet<(i64, String)>,
+    /// Event rows, in arrival order.
+    pub events: Vec<EventRow<'a>>,
+    /// `(issue, key, value)` → (count, seen span).
+    pub tags: HashMap<(i64, &'a str, &'a str), (i64, Span)>,
+    /// `(issue, hour)` → count.
+    pub hourly: HashMap<(i64, Millis), i64>,
+    /// `(issue, user key)` → (seen span, e-mail).
+    pub users: HashMap<(i64, &'a str), (Span, Option<&'a str>)>,
+    /// `(project, environment)` → seen span.
+    pub environments: HashMap<(i64, &'a str), Span>,
+    /// `(organization, version)` → (event span, first arrival, projects).
+    pub releases: HashMap<(i64, &'a str), (Span, Millis, BTreeSet<i64>)>,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+impl<'a> Rollup<'a> {
+    /// Count one stored event.
+    pub fn add(&mut self, project_id: i64, organization_id: i64, issue_id: Option<i64>, received_at: Millis, ev: &'a NewEvent) {
+        self.events.push(EventRow { project_id, issue_id, received_at, event: ev });
+        let at = ev.timestamp;
+        if let Some(issue) = issue_id {
+            for (key, value) in &ev.tags {
+                let entry = self.tags.entry((issue, key.as_str(), value.as_str())).or_insert((0, Span::new(at)));
+                entry.0 += 1;
+                entry.1.widen(at);
+            }
+            *self.hourly.entry((issue, Millis(at.0 - at.0.rem_euclid(HOUR_MS)))).or_insert(0) += 1;
+            if let Some(user) = &ev.user_key {
+                let entry = self.users.entry((issue, user.as_str())).or_insert((Span::new(at), None));
+                entry.0.widen(at);
+                if let Some(email) = &ev.user_email {
+                    entry.1 = Some(email.as_str());
+                }
+            }
+        }
+        if let Some(env) = &ev.environment {
+            self.environments.entry((project_id, env.as_str())).or_insert_with(|| Span::new(at)).widen(at);
+        }
+        if let Some(release) = &ev.release {
+            let entry = self
+                .releases
+                .entry((organization_id, release.as_str()))
+                .or_insert_with(|| (Span::new(at), received_at, BTreeSet::new()));
+            entry.0.widen(at);
+            entry.2.insert(project_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, at: i64, user: Option<&str>) -> NewEvent {
+        NewEvent {
+            event_id: id.into(),
+            event_type: "error".into(),
+            timestamp: Millis(at),
+            level: "error".into(),
+            platform: "python".into(),
+            title: "t".into(),
+            culprit: "c".into(),
+            message: String::new(),
+            environment: Some("prod".into()),
+            release: Some("1.0".into()),
+            user_key: user.map(str::to_owned),
+            user_email: None,
+            tags: vec![("browser".into(), "Firefox".into())],
+            hashes: vec!["h".into()],
+            metadata: "{}".into(),
+            payload: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sums_and_spans_per_key() {
+        let events = [event("a", 10 * HOUR_MS + 5, Some("id:1")), event("b", 10 * HOUR_MS + 1, Some("id:1")), event("c", 11 * HOUR_MS, None)];
+        let mut rollup = Rollup::default();
+        for ev in &events {
+            rollup.add(1, 9, Some(7), Millis(0), ev);
+        }
+        assert_eq!(rollup.events.len(), 3);
+        let (count, span) = rollup.tags[&(7, "browser", "Firefox")];
+        assert_eq!((count, span.first, span.last), (3, Millis(10 * HOUR_MS + 1), Millis(11 * HOUR_MS)));
+        assert_eq!(rollup.hourly[&(7, Millis(10 * HOUR_MS))], 2);
+        assert_eq!(rollup.hourly[&(7, Millis(11 * HOUR_MS))], 1);
+        assert_eq!(rollup.users.len(), 1, "one user, seen twice");
+        assert_eq!(rollup.releases[&(9, "1.0")].2.len(), 1);
+    }
+}
