@@ -245,7 +245,7 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
     }
     let json = serde_json::to_vec(&payload)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
-    let compressed = zstd::bulk::compress(&json, 3)
+    let compressed = compress(&json)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
     Ok(NewEvent {
         event_id: event_id.to_string(),
@@ -264,6 +264,24 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
         hashes,
         metadata: serde_json::to_string(&summary.metadata).unwrap_or_else(|_| "{}".to_owned()),
         payload: compressed,
+    })
+}
+
+/// zstd level 3 with one reused context per thread (creating a context per event costs more than
+/// compressing 8 KiB).
+fn compress(json: &[u8]) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Compressor::new(3)?);
+        }
+        match slot.as_mut() {
+            Some(compressor) => compressor.compress(json),
+            None => zstd::bulk::compress(json, 3),
+        }
     })
 }
 
