@@ -51,6 +51,10 @@ impl Span {
 pub struct Rollup<'a> {
     /// `(project, event id)` already stored or accepted in this transaction (duplicates are skipped).
     pub known_events: HashSet<(i64, String)>,
+    /// `(project, hash)` → the issue owning it, as found or created in this transaction.
+    pub owners: HashMap<(i64, String), i64>,
+    /// `(project, hashes joined)` → whether those hashes are tombstoned ("delete and discard").
+    pub discarded: HashMap<(i64, String), bool>,
     /// Event rows, in arrival order.
     pub events: Vec<EventRow<'a>>,
     /// `(issue, key, value)` → (count, seen span).

@@ -141,13 +141,24 @@ macro_rules! ingest_fns {
                 outcome.duplicate = true;
                 return Ok(outcome);
             }
-            // Web UI workflow: the issue was deleted with "discard future events".
-            if !ev.hashes.is_empty() && is_discarded(tx, write.project_id, &ev.hashes).await? {
-                outcome.discarded = true;
-                return Ok(outcome);
+            // Web UI workflow: the issue was deleted with "discard future events" (cached per batch).
+            if !ev.hashes.is_empty() {
+                let key = (write.project_id, ev.hashes.join("\n"));
+                let discarded = match rollup.discarded.get(&key) {
+                    Some(known) => *known,
+                    None => {
+                        let found = is_discarded(tx, write.project_id, &ev.hashes).await?;
+                        rollup.discarded.insert(key, found);
+                        found
+                    }
+                };
+                if discarded {
+                    outcome.discarded = true;
+                    return Ok(outcome);
+                }
             }
             if !ev.hashes.is_empty() {
-                outcome.issue_id = Some(resolve_issue(tx, write, ev, &mut outcome).await?);
+                outcome.issue_id = Some(resolve_issue(tx, write, ev, &mut outcome, rollup).await?);
             }
             rollup.add(write.project_id, write.organization_id, outcome.issue_id, write.received_at, ev);
             if let Some(issue_id) = outcome.issue_id {
@@ -309,8 +320,14 @@ macro_rules! ingest_fns {
             write: &EnvelopeWrite,
             ev: &NewEvent,
             outcome: &mut IngestOutcome,
+            rollup: &mut Rollup<'_>,
         ) -> StoreResult<i64> {
-            let mut owner = find_owner(tx, write.project_id, &ev.hashes).await?;
+            // Owners found earlier in this transaction stay owners until it commits.
+            let cached = ev.hashes.iter().find_map(|h| rollup.owners.get(&(write.project_id, h.clone())).copied());
+            let mut owner = match cached {
+                Some(issue) => Some(issue),
+                None => find_owner(tx, write.project_id, &ev.hashes).await?,
+            };
             if owner.is_none() {
                 let (next,): (i64,) =
                     sqlx::query_as("UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id")
@@ -344,8 +361,14 @@ macro_rules! ingest_fns {
                 owner = winner;
             }
             let issue_id = owner.ok_or($crate::store::StoreError::Corrupt("issue hash owner vanished".into()))?;
+            let newly_seen = ev.hashes.iter().any(|h| !rollup.owners.contains_key(&(write.project_id, h.clone())));
+            for hash in &ev.hashes {
+                rollup.owners.insert((write.project_id, hash.clone()), issue_id);
+            }
             if !outcome.is_new {
-                claim_hashes(tx, write.project_id, issue_id, &ev.hashes).await?;
+                if newly_seen {
+                    claim_hashes(tx, write.project_id, issue_id, &ev.hashes).await?;
+                }
                 // Web UI workflow: release-aware regression and ignore conditions (ops/workflow.rs).
                 outcome.is_regression = reopen_if_due(tx, write, issue_id, ev).await?;
             }
