@@ -28,7 +28,8 @@ impl PgStore {
     pub async fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> StoreResult<Self> {
         let connect_err = |source| StoreError::Connect { url: url.redacted(), source };
         let connect: PgConnectOptions = url.expose().parse().map_err(connect_err)?;
-        let connect = connect.application_name("faultline");
+        // Room for every shape of the batched statements (see store::rollup::pieces).
+        let connect = connect.application_name("faultline").statement_cache_capacity(500);
         // One direct connection first: a pool would hide "connection refused" behind a timeout.
         let probe = tokio::time::timeout(options.acquire_timeout, PgConnection::connect_with(&connect))
             .await

@@ -71,9 +71,31 @@ pub struct Rollup<'a> {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// Split rows into pieces of 256, 128, …, 1 (binary decomposition of the length), so that a
+/// multi-row statement only ever has one of nine shapes: each stays in the prepared-statement cache
+/// instead of PostgreSQL parsing and planning a new text for every batch size.
+pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if rows.is_empty() {
+            return None;
+        }
+        let size = if rows.len() >= 256 { 256 } else { 1 << (usize::BITS - 1 - rows.len().leading_zeros()) };
+        let (piece, rest) = rows.split_at(size);
+        rows = rest;
+        Some(piece)
+    })
+}
+
 impl<'a> Rollup<'a> {
     /// Count one stored event.
-    pub fn add(&mut self, project_id: i64, organization_id: i64, issue_id: Option<i64>, received_at: Millis, ev: &'a NewEvent) {
+    pub fn add(
+        &mut self,
+        project_id: i64,
+        organization_id: i64,
+        issue_id: Option<i64>,
+        received_at: Millis,
+        ev: &'a NewEvent,
+    ) {
         self.events.push(EventRow { project_id, issue_id, received_at, event: ev });
         let at = ev.timestamp;
         if let Some(issue) = issue_id {
@@ -131,8 +153,21 @@ mod tests {
     }
 
     #[test]
+    fn pieces_are_powers_of_two_up_to_256() {
+        let rows: Vec<u32> = (0..700).collect();
+        let sizes: Vec<usize> = pieces(&rows).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [256, 256, 128, 32, 16, 8, 4]);
+        assert_eq!(pieces(&rows[..1]).count(), 1);
+        assert_eq!(pieces::<u32>(&[]).count(), 0);
+    }
+
+    #[test]
     fn sums_and_spans_per_key() {
-        let events = [event("a", 10 * HOUR_MS + 5, Some("id:1")), event("b", 10 * HOUR_MS + 1, Some("id:1")), event("c", 11 * HOUR_MS, None)];
+        let events = [
+            event("a", 10 * HOUR_MS + 5, Some("id:1")),
+            event("b", 10 * HOUR_MS + 1, Some("id:1")),
+            event("c", 11 * HOUR_MS, None),
+        ];
         let mut rollup = Rollup::default();
         for ev in &events {
             rollup.add(1, 9, Some(7), Millis(0), ev);

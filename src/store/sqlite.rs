@@ -39,7 +39,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .statement_cache_capacity(500);
         if let Some(dir) = base.get_filename().parent()
             && !dir.as_os_str().is_empty()
         {

@@ -16,9 +16,6 @@ macro_rules! ingest_fns {
         use $crate::store::rollup::Rollup;
         use $crate::store::{EnvelopeWrite, IngestOutcome, Millis, NewEvent, StoreResult};
 
-        /// Rows per multi-row statement (SQLite takes 32,766 parameters, PostgreSQL 65,535).
-        const CHUNK: usize = 400;
-
         /// Store one envelope's items; returns one outcome per event.
         pub(super) async fn write_envelope<'a>(
             tx: &mut sqlx::Transaction<'_, Db>,
@@ -175,7 +172,7 @@ macro_rules! ingest_fns {
             rollup: &mut Rollup<'_>,
         ) -> StoreResult<()> {
             for write in batch.iter().filter(|w| !w.events.is_empty()) {
-                for chunk in write.events.chunks(CHUNK) {
+                for chunk in $crate::store::rollup::pieces(&write.events) {
                     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
                     sql.push_bind(write.project_id);
                     sql.push(" AND event_id IN (");
@@ -194,7 +191,7 @@ macro_rules! ingest_fns {
         /// Write what the batch summed: event rows, tag values, hourly counts, users, environments,
         /// releases.
         pub(super) async fn flush(tx: &mut sqlx::Transaction<'_, Db>, rollup: &Rollup<'_>) -> StoreResult<()> {
-            for chunk in rollup.events.chunks(CHUNK) {
+            for chunk in $crate::store::rollup::pieces(&rollup.events) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, \
                      title, message, environment, release, user_key, payload) ",
@@ -219,7 +216,7 @@ macro_rules! ingest_fns {
                 sql.build().execute(&mut **tx).await?;
             }
             let tags: Vec<_> = rollup.tags.iter().collect();
-            for chunk in tags.chunks(CHUNK) {
+            for chunk in $crate::store::rollup::pieces(&tags) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO issue_tag_values (issue_id, key, value, times_seen, first_seen, last_seen) ",
                 );
@@ -234,7 +231,7 @@ macro_rules! ingest_fns {
                 sql.build().execute(&mut **tx).await?;
             }
             let hourly: Vec<_> = rollup.hourly.iter().collect();
-            for chunk in hourly.chunks(CHUNK) {
+            for chunk in $crate::store::rollup::pieces(&hourly) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
                 sql.push_values(chunk, |mut row, ((issue, hour), count)| {
                     row.push_bind(*issue).push_bind(*hour).push_bind(*count);
@@ -244,7 +241,7 @@ macro_rules! ingest_fns {
             }
             let users: Vec<_> = rollup.users.iter().collect();
             let mut new_users: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
-            for chunk in users.chunks(CHUNK) {
+            for chunk in $crate::store::rollup::pieces(&users) {
                 // New users first (their count goes to the issue), then the last-seen of the others.
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_users (issue_id, user_key, first_seen, last_seen, email) ");
                 sql.push_values(chunk, |mut row, ((issue, user), (span, email))| {
@@ -275,7 +272,7 @@ macro_rules! ingest_fns {
                     .await?;
             }
             let environments: Vec<_> = rollup.environments.iter().collect();
-            for chunk in environments.chunks(CHUNK) {
+            for chunk in $crate::store::rollup::pieces(&environments) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO environments (project_id, name, first_seen, last_seen) ");
                 sql.push_values(chunk, |mut row, ((project, name), span)| {
                     row.push_bind(*project).push_bind(*name).push_bind(span.first).push_bind(span.last);
