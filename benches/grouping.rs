@@ -1,6 +1,10 @@
-//! Grouping throughput: one Python exception with 30 frames, built-in rules only.
+//! Grouping throughput with built-in rules only, on three typical events:
 //!
-//! Run with `cargo bench --bench grouping`.
+//! * a Python exception with 30 frames (half of them in site-packages, a parameterizable value),
+//! * a browser JavaScript exception with 30 frames (minified bundle, `node_modules`, source maps),
+//! * a log message without stack trace.
+//!
+//! Run with `cargo bench --bench grouping` (results in `BENCHMARKS.md`).
 
 use std::hint::black_box;
 
@@ -43,12 +47,74 @@ fn thirty_frame_event() -> Value {
     })
 }
 
+/// A browser event: 30 frames alternating between a React bundle in `node_modules` and the
+/// application's own source-mapped modules, with `?v=` cache busters and method names.
+fn javascript_event() -> Value {
+    let frames: Vec<Value> = (0..30)
+        .map(|i| {
+            let vendored = i % 3 != 0;
+            let (path, function, module) = if vendored {
+                (
+                    format!("webpack:///./node_modules/react-dom/cjs/react-dom.development.js?v={i}"),
+                    format!("Object.invokeGuardedCallback{i}"),
+                    "node_modules/react-dom/cjs/react-dom.development".to_owned(),
+                )
+            } else {
+                (
+                    format!("https://app.example.com/static/js/components/Panel{i}.jsx"),
+                    format!("Panel{i}.handleClick"),
+                    format!("app/components/Panel{i}"),
+                )
+            };
+            json!({
+                "function": function,
+                "module": module,
+                "filename": path.rsplit('/').next(),
+                "abs_path": path,
+                "lineno": 100 + i,
+                "colno": 17,
+                "context_line": format!("      this.props.onSelect(items[{i}].id);"),
+                "in_app": !vendored,
+                "data": {"sourcemap": "https://app.example.com/static/js/main.js.map"},
+            })
+        })
+        .collect();
+    json!({
+        "platform": "javascript",
+        "level": "error",
+        "sdk": {"name": "sentry.javascript.react", "version": "8.1.0"},
+        "exception": {"values": [{
+            "type": "TypeError",
+            "value": "Cannot read properties of undefined (reading 'id') at index 12",
+            "mechanism": {"type": "onerror", "handled": false},
+            "stacktrace": {"frames": frames},
+        }]},
+    })
+}
+
+/// A log message without exception or stack trace.
+fn message_event() -> Value {
+    json!({
+        "platform": "python",
+        "level": "warning",
+        "logger": "auth",
+        "logentry": {
+            "message": "Login for user %s failed from %s",
+            "formatted": "Login for user 4711 failed from 10.0.0.3",
+        },
+    })
+}
+
 fn bench(c: &mut Criterion) {
-    let event = thirty_frame_event();
     let config = GroupingConfig::default();
-    c.bench_function("calculate 30-frame python event", |b| {
-        b.iter(|| calculate(black_box(&event), black_box(&config)))
-    });
+    let cases = [
+        ("calculate 30-frame python event", thirty_frame_event()),
+        ("calculate 30-frame javascript event", javascript_event()),
+        ("calculate message-only event", message_event()),
+    ];
+    for (name, event) in &cases {
+        c.bench_function(name, |b| b.iter(|| calculate(black_box(event), black_box(&config))));
+    }
 }
 
 criterion_group!(benches, bench);

@@ -28,6 +28,7 @@
 //! `GroupingResult::tree` copies one node, and short strings live inline in their `Text`.
 //! Components are built bottom-up and never changed below their own node afterwards.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
@@ -57,11 +58,12 @@ pub enum ComponentValue<'a> {
     /// A child component.
     Component(&'a Component),
     /// A leaf that is hashed when every ancestor contributes.
-    Text(&'a Text),
+    Text(&'a str),
 }
 
-/// What a component holds: nothing, one leaf string, or child components (shared between the
-/// trees containing them, so cloning is cheap).
+/// What a component holds: nothing, one leaf string, or child components. Children and long
+/// leaf strings can be ranges of lists and buffers shared by a whole stack trace (so its frames
+/// cost a few allocations in all, not a few each); cloning is cheap either way.
 #[derive(Debug, Clone, Default)]
 pub struct Values(Repr);
 
@@ -70,20 +72,26 @@ enum Repr {
     #[default]
     Empty,
     Text(Text),
-    Children(Arc<[Component]>),
+    /// `buffer[start..end]`.
+    TextIn {
+        buffer: Arc<str>,
+        start: u32,
+        end: u32,
+    },
+    /// `list[start..end]`, never empty.
+    Children {
+        list: Arc<[Component]>,
+        start: u32,
+        end: u32,
+    },
 }
 
 impl Values {
     /// The values in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ComponentValue<'_>> {
-        let (text, children): (Option<&Text>, &[Component]) = match &self.0 {
-            Repr::Empty => (None, &[]),
-            Repr::Text(t) => (Some(t), &[]),
-            Repr::Children(c) => (None, c),
-        };
-        let texts = text.into_iter().map(ComponentValue::Text);
-        // Exactly one of the two is non-empty.
-        ExactChain(texts, children.iter().map(ComponentValue::Component))
+        let texts = self.text().into_iter().map(ComponentValue::Text);
+        // At most one of the two yields anything.
+        ExactChain(texts, self.children().iter().map(ComponentValue::Component))
     }
 
     /// The number of values.
@@ -97,18 +105,28 @@ impl Values {
     }
 
     /// The leaf string, if this is a leaf.
-    pub fn text(&self) -> Option<&Text> {
+    pub fn text(&self) -> Option<&str> {
         match &self.0 {
-            Repr::Text(t) => Some(t),
-            Repr::Empty | Repr::Children(_) => None,
+            Repr::Text(t) => Some(t.as_str()),
+            Repr::TextIn { buffer, start, end } => buffer.get(*start as usize..*end as usize),
+            Repr::Empty | Repr::Children { .. } => None,
+        }
+    }
+
+    /// The leaf string's bytes (without the UTF-8 check of inline strings), if this is a leaf.
+    fn text_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Text(t) => Some(t.as_bytes()),
+            Repr::TextIn { buffer, start, end } => buffer.as_bytes().get(*start as usize..*end as usize),
+            Repr::Empty | Repr::Children { .. } => None,
         }
     }
 
     /// The child components (empty for leaves).
     pub fn children(&self) -> &[Component] {
         match &self.0 {
-            Repr::Children(c) => c,
-            Repr::Empty | Repr::Text(_) => &[],
+            Repr::Children { list, start, end } => list.get(*start as usize..*end as usize).unwrap_or_default(),
+            Repr::Empty | Repr::Text(_) | Repr::TextIn { .. } => &[],
         }
     }
 }
@@ -133,10 +151,9 @@ impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> ExactSizeIterator for Exac
 
 impl PartialEq for Values {
     fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Repr::Empty, Repr::Empty) => true,
-            (Repr::Text(a), Repr::Text(b)) => a == b,
-            (Repr::Children(a), Repr::Children(b)) => Arc::ptr_eq(a, b) || a == b,
+        match (self.text_bytes(), other.text_bytes()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.is_empty() == other.is_empty() && self.children() == other.children(),
             _ => false,
         }
     }
@@ -146,6 +163,11 @@ impl Serialize for Values {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter())
     }
+}
+
+/// A range as the `u32` pair [`Repr`] stores, if it fits.
+fn range32(range: &Range<usize>) -> Option<(u32, u32)> {
+    Some((u32::try_from(range.start).ok()?, u32::try_from(range.end).ok()?))
 }
 
 impl Component {
@@ -160,14 +182,40 @@ impl Component {
 
     /// [`Component::with_children`] for children already in an `Arc`.
     pub fn with_shared_children(id: &'static str, children: Arc<[Component]>) -> Self {
+        let len = children.len();
+        Self::with_children_in(id, &children, 0..len)
+    }
+
+    /// [`Component::with_children`] for the children `list[range]`, sharing `list`.
+    pub fn with_children_in(id: &'static str, list: &Arc<[Component]>, range: Range<usize>) -> Self {
+        let children = &list[range.clone()];
         let contributes = children.iter().any(|c| c.contributes);
-        let values = if children.is_empty() { Repr::Empty } else { Repr::Children(children) };
+        let values = match range32(&range) {
+            _ if children.is_empty() => Repr::Empty,
+            Some((start, end)) => Repr::Children { list: Arc::clone(list), start, end },
+            None => {
+                let copy: Arc<[Component]> = children.iter().cloned().collect();
+                let len = u32::try_from(copy.len()).unwrap_or(u32::MAX);
+                Repr::Children { list: copy, start: 0, end: len }
+            }
+        };
         Self::with_values(id, contributes, values)
     }
 
     /// A component holding a single leaf string; it contributes.
     pub fn leaf(id: &'static str, value: impl Into<Text>) -> Self {
         Self::with_values(id, true, Repr::Text(value.into()))
+    }
+
+    /// A leaf holding `buffer[range]`, sharing `buffer`; it contributes.
+    pub fn leaf_in(id: &'static str, buffer: &Arc<str>, range: Range<usize>) -> Self {
+        let values = match range32(&range) {
+            Some((start, end)) if buffer.get(range.clone()).is_some() => {
+                Repr::TextIn { buffer: Arc::clone(buffer), start, end }
+            }
+            _ => Repr::Text(Text::copied(buffer.get(range).unwrap_or_default())),
+        };
+        Self::with_values(id, true, values)
     }
 
     /// A component without values; it never contributes.
@@ -200,7 +248,7 @@ impl Component {
 
     /// The leaf string, if any.
     pub fn text(&self) -> Option<&str> {
-        self.values.text().map(Text::as_str)
+        self.values.text()
     }
 
     /// Child components, in order.
@@ -211,41 +259,25 @@ impl Component {
     /// Leaf strings that take part in the hash, in tree order.
     pub fn contributing_values(&self) -> Vec<&str> {
         let mut out = Vec::new();
-        self.visit_contributing(&mut |text| out.push(text.as_str()));
+        // Leaf bytes always come from a `str`.
+        self.visit_contributing(&mut |text| out.push(std::str::from_utf8(text).unwrap_or_default()));
         out
     }
 
     /// Whether both components contribute the same leaf strings (and so hash alike).
     pub fn same_contributing_values(&self, other: &Component) -> bool {
-        // Cheap first: how many strings and how many bytes.
-        let shape = |c: &Component| {
-            let (mut count, mut len) = (0, 0);
-            c.visit_contributing(&mut |text| {
-                count += 1;
-                len += text.as_bytes().len();
-            });
-            (count, len)
-        };
-        if shape(self) != shape(other) {
-            return false;
-        }
-        fn bytes(c: &Component) -> Vec<&[u8]> {
-            let mut out = Vec::new();
-            c.visit_contributing(&mut |text| out.push(text.as_bytes()));
-            out
-        }
-        bytes(self) == bytes(other)
+        // In lockstep, stopping at the first difference (usually the first frame).
+        Contributing::new(self).eq(Contributing::new(other))
     }
 
     /// Calls `f` with every leaf string that takes part in the hash, in tree order.
-    fn visit_contributing<'a>(&'a self, f: &mut impl FnMut(&'a Text)) {
+    fn visit_contributing<'a>(&'a self, f: &mut impl FnMut(&'a [u8])) {
         if !self.contributes {
             return;
         }
-        match &self.values.0 {
-            Repr::Empty => {}
-            Repr::Text(t) => f(t),
-            Repr::Children(children) => children.iter().for_each(|c| c.visit_contributing(f)),
+        match self.values.text_bytes() {
+            Some(text) => f(text),
+            None => self.values.children().iter().for_each(|c| c.visit_contributing(f)),
         }
     }
 
@@ -253,7 +285,7 @@ impl Component {
     pub fn hash(&self) -> Option<String> {
         self.contributes.then(|| {
             let mut hasher = Md5Hasher::default();
-            self.visit_contributing(&mut |text| hasher.update_bytes(text.as_bytes()));
+            self.visit_contributing(&mut |text| hasher.update_bytes(text));
             hasher.finish()
         })
     }
@@ -262,7 +294,9 @@ impl Component {
     pub fn description(&self) -> String {
         fn walk<'a>(c: &'a Component, root: bool, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
             path.extend(c.name);
-            for child in c.children().filter(|c| c.contributes) {
+            // An unnamed leaf adds nothing (see below).
+            for child in c.children().filter(|c| c.contributes && (c.name.is_some() || !c.values.children().is_empty()))
+            {
                 walk(child, false, path, best);
             }
             // An unnamed node's path is its parent's, which the parent compares anyway (the
@@ -282,6 +316,55 @@ impl Component {
     /// Whether a contributing `stacktrace` is reachable through contributing children.
     pub fn has_contributing_stacktrace(&self) -> bool {
         self.children().filter(|c| c.contributes).any(|c| c.id == "stacktrace" || c.has_contributing_stacktrace())
+    }
+}
+
+/// The contributing leaf strings of a tree, in order (what [`Component::hash`] hashes).
+struct Contributing<'a> {
+    /// Children still to visit, per level.
+    stack: Vec<std::slice::Iter<'a, Component>>,
+    /// The root, before the first call.
+    root: Option<&'a Component>,
+}
+
+impl<'a> Contributing<'a> {
+    fn new(root: &'a Component) -> Self {
+        Self { stack: Vec::new(), root: Some(root) }
+    }
+
+    /// The leaf string of `c`, or `None` after queueing its children.
+    fn enter(&mut self, c: &'a Component) -> Option<&'a [u8]> {
+        if !c.contributes {
+            return None;
+        }
+        let text = c.values.text_bytes();
+        if text.is_none() {
+            self.stack.push(c.values.children().iter());
+        }
+        text
+    }
+}
+
+impl<'a> Iterator for Contributing<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if let Some(text) = self.root.take().and_then(|root| self.enter(root)) {
+            return Some(text);
+        }
+        loop {
+            let child = self.stack.last_mut()?.next();
+            match child {
+                Some(child) => {
+                    if let Some(text) = self.enter(child) {
+                        return Some(text);
+                    }
+                }
+                None => {
+                    self.stack.pop();
+                }
+            }
+        }
     }
 }
 
@@ -327,5 +410,45 @@ mod tests {
         let mut c = Component::leaf("type", "ValueError");
         c.ignore("ignored because exception is synthetic");
         assert_eq!(c.hash(), None);
+    }
+
+    #[test]
+    fn shared_buffers_and_lists_look_like_owned_values() {
+        let buffer: Arc<str> = Arc::from("a context line longer than inline textsfoo.bar");
+        let list: Arc<[Component]> = Arc::from([
+            Component::leaf_in("context_line", &buffer, 0..39),
+            Component::leaf_in("module", &buffer, 39..46),
+            Component::empty("function"),
+        ]);
+        let shared = Component::with_children_in("frame", &list, 0..2);
+        let owned = Component::with_children(
+            "frame",
+            vec![
+                Component::leaf("context_line", String::from("a context line longer than inline texts")),
+                Component::leaf("module", "foo.bar"),
+            ],
+        );
+        assert_eq!(shared, owned);
+        assert_eq!(serde_json::to_value(&shared).ok(), serde_json::to_value(&owned).ok());
+        assert_eq!(shared.hash(), owned.hash());
+        assert!(shared.same_contributing_values(&owned));
+        assert_ne!(Component::with_children_in("frame", &list, 1..3), owned);
+    }
+
+    #[test]
+    fn contributing_values_are_compared_in_lockstep() {
+        let tree = |texts: &[&'static str], ignore: Option<usize>| {
+            let mut leaves: Vec<Component> = texts.iter().map(|t| Component::leaf("module", *t)).collect();
+            if let Some(idx) = ignore {
+                leaves[idx].ignore("ignored");
+            }
+            Component::with_children("stacktrace", vec![Component::with_children("frame", leaves)])
+        };
+        let a = tree(&["x", "y", "z"], Some(1));
+        assert_eq!(Contributing::new(&a).collect::<Vec<_>>(), vec![&b"x"[..], b"z"]);
+        assert!(a.same_contributing_values(&tree(&["x", "z"], None)));
+        // Same bytes, split differently: not the same values.
+        assert!(!tree(&["xy"], None).same_contributing_values(&tree(&["x", "y"], None)));
+        assert!(!a.same_contributing_values(&tree(&["x", "z", "w"], None)));
     }
 }

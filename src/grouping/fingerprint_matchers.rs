@@ -14,8 +14,6 @@
 //! | `tags.<name>` | tags | that tag | glob |
 //! | `thread.id/name/state/crashed/current` | threads | each thread | glob / bool |
 
-use std::collections::HashMap;
-
 use regex::Regex;
 use serde_json::Value;
 
@@ -82,9 +80,9 @@ pub struct Item {
     thread_current: Option<bool>,
 }
 
-/// Items per bucket, built on first use.
+/// Items per bucket, built on first use (a handful of buckets: a list beats hashing).
 #[derive(Default)]
-pub struct Values(HashMap<&'static str, Vec<Item>>);
+pub struct Values(Vec<(&'static str, Vec<Item>)>);
 
 fn bool_from_string(value: &str) -> Option<bool> {
     match value.to_lowercase().as_str() {
@@ -219,7 +217,14 @@ fn owned(v: Option<&str>) -> Option<String> {
 
 /// The items of `bucket` for `event` (cached in `cache`).
 pub fn bucket_items<'c>(bucket: &'static str, event: &PreparedEvent<'_>, cache: &'c mut Values) -> &'c [Item] {
-    cache.0.entry(bucket).or_insert_with(|| build(bucket, event))
+    let idx = match cache.0.iter().position(|(b, _)| *b == bucket) {
+        Some(idx) => idx,
+        None => {
+            cache.0.push((bucket, build(bucket, event)));
+            cache.0.len() - 1
+        }
+    };
+    &cache.0[idx].1
 }
 
 fn exception_items(event: &PreparedEvent<'_>) -> Vec<Item> {

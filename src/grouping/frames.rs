@@ -215,6 +215,17 @@ fn strip_query(filename: Cow<'_, str>) -> Cow<'_, str> {
     if query.is_empty() {
         return filename;
     }
+    if query.len() == filename.len() - q - 1 {
+        // No fragment: `?query` runs to the end and occurs only there (it starts with the
+        // first `?`), so removing it is cutting it off.
+        return match filename {
+            Cow::Borrowed(f) => Cow::Borrowed(&f[..q]),
+            Cow::Owned(mut f) => {
+                f.truncate(q);
+                Cow::Owned(f)
+            }
+        };
+    }
     Cow::Owned(filename.replace(&format!("?{query}"), ""))
 }
 

@@ -8,7 +8,9 @@ use md5::{Digest, Md5};
 
 /// Incremental MD5 over string values.
 #[derive(Default)]
-pub struct Md5Hasher(Md5);
+pub struct Md5Hasher {
+    md5: Md5,
+}
 
 impl Md5Hasher {
     /// Appends one value.
@@ -18,13 +20,13 @@ impl Md5Hasher {
 
     /// Appends one value's bytes.
     pub fn update_bytes(&mut self, value: &[u8]) {
-        self.0.update(value);
+        self.md5.update(value);
     }
 
     /// The lowercase hex digest.
     pub fn finish(self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = self.0.finalize();
+        let digest = self.md5.finalize();
         let mut out = String::with_capacity(32);
         for byte in digest.iter() {
             out.push(HEX[usize::from(byte >> 4)] as char);
@@ -55,5 +57,9 @@ mod tests {
     #[test]
     fn values_are_concatenated_without_separator() {
         assert_eq!(hash_values(["fo", "o"]), hash_values(["foo"]));
+        // Across block boundaries, too.
+        let parts = ["a".repeat(300), "b".repeat(300), "x".repeat(700), "c".into()];
+        // md5 of the concatenation, computed independently.
+        assert_eq!(hash_values(parts.iter().map(String::as_str)), "8051a207a7ee5a754345d518ab39a8bc");
     }
 }

@@ -23,7 +23,16 @@
 //! ```
 //!
 //! Everything here is pure: no I/O, no clock, no global state besides compiled regexes and
-//! the parsed built-in rules.
+//! the parsed, indexed built-in rules.
+//!
+//! Grouping runs for every stored event, so it is built for speed (see `benches/grouping.rs`
+//! and BENCHMARKS.md): stack-trace rules are looked up through an index
+//! instead of tried on every frame (`enhancers/index.rs`), frames are read from the JSON in
+//! one pass, component trees share their parts between the app and system variants and keep
+//! a stack trace's strings in one buffer ([`Values`], [`Text`]), and message parameterization
+//! only looks for the patterns that occur in the message at all. None of it changes a hash or
+//! a tree: the corpus, the snapshots and differential tests against the straightforward rule
+//! loop and pattern loop guard that.
 
 mod component;
 mod enhancers;

@@ -293,3 +293,10 @@ fn events_without_any_grouping_data_share_the_fallback_hash() {
     assert_eq!(result.hashes, vec!["d41d8cd98f00b204e9800998ecf8427e"]);
     assert_eq!(result.variants["fallback"].kind, VariantKind::Fallback);
 }
+
+#[test]
+fn results_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<GroupingResult>();
+    send_sync::<GroupingConfig>();
+}

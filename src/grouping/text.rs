@@ -20,7 +20,7 @@ use serde::{Serialize, Serializer};
 pub struct Text(Repr);
 
 /// Longest string kept inline (the size of a `String`, less the length byte and the tag).
-const INLINE: usize = 22;
+pub(crate) const INLINE: usize = 22;
 
 #[derive(Clone)]
 enum Repr {
@@ -43,14 +43,6 @@ impl Text {
                 Self(Repr::Inline { len, bytes })
             }
             _ => Self(Repr::Shared(Arc::from(value))),
-        }
-    }
-
-    /// Shares an owned string, copies a borrowed one.
-    pub fn from_cow(value: std::borrow::Cow<'_, str>) -> Self {
-        match value {
-            std::borrow::Cow::Borrowed(s) => Self::copied(s),
-            std::borrow::Cow::Owned(s) => Self::from(s),
         }
     }
 

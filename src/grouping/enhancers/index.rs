@@ -7,7 +7,7 @@
 //!
 //! | anchor | from | found by |
 //! |---|---|---|
-//! | field key | `function:`, `module:`, `path:`, `package:` glob | exact value (hash map), prefix (bucket by first byte), substring (scan with a two-byte filter) |
+//! | field key | `function:`, `module:`, `path:`, `package:` glob | exact value (hash map), prefix (bucket by first byte), substring ([`Literals`], all keys in one pass) |
 //! | category | `category:name` | only tried while some frame has that category |
 //! | none | `app:`, `family:` only, globs without a literal | tried on every frame |
 //!
@@ -28,6 +28,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::grouping::glob::Requirement;
 
+use super::literals::Literals;
 use super::rules::{Families, Field, FrameTest, MatchFrame, Offset, Rule};
 
 /// Rules in application order, with their index.
@@ -58,15 +59,14 @@ struct FieldIndex {
     /// Every rule anchored on this field (candidates for values the keys cannot vouch for).
     all: Vec<usize>,
     exact: HashMap<Box<str>, Vec<usize>, BuildHasherDefault<FxHasher>>,
+    /// First bytes of the `exact` keys (a 256-bit set): most values are ruled out without hashing.
+    exact_firsts: [u64; 4],
     /// Sorted by first byte; `prefix_offsets[b]..prefix_offsets[b + 1]` start with byte `b`.
     prefix: Vec<(Box<str>, usize)>,
     prefix_offsets: Vec<usize>,
-    /// Sorted by the first two bytes of the key.
-    contains: Vec<(u16, Box<str>, usize)>,
-    /// The first bytes of the `contains` keys, as a 256-bit set.
-    firsts: [u64; 4],
-    /// 1024-bit filter over the first two bytes of the `contains` keys.
-    pairs: [u64; 16],
+    /// Substring keys, collected here and then searched for all at once.
+    contains_keys: Vec<(Box<str>, usize)>,
+    contains: Literals,
 }
 
 /// What a rule is found by.
@@ -152,7 +152,7 @@ impl RuleSet {
 
     /// `(rule position, frame index)` pairs whose anchor field matches, sorted, no duplicates.
     pub fn candidates(&self, frames: &[MatchFrame<'_>]) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(frames.len() * 2);
         for (idx, frame) in frames.iter().enumerate() {
             let [function, module, path, package] = &self.index.families[family_slot(frame.family)].fields;
             let mut emit = |pos| out.push((pos, idx));
@@ -209,31 +209,25 @@ pub fn hits(rule: &Rule, how: Visit<'_>, frames: &[MatchFrame<'_>], categories: 
     }
 }
 
-fn pair_slot(a: u8, b: u8) -> usize {
-    (usize::from(a) * 31 + usize::from(b)) & 1023
-}
-
 impl FieldIndex {
     fn add(&mut self, requirements: &[Requirement<'_>], pos: usize) {
         self.all.push(pos);
         for requirement in requirements {
             match *requirement {
-                Requirement::Exact(key) => self.exact.entry(key.into()).or_default().push(pos),
-                Requirement::Prefix(key) => self.prefix.push((key.into(), pos)),
-                Requirement::Contains(key) => {
-                    let (a, b) = (key.as_bytes()[0], key.as_bytes()[1]);
-                    let slot = pair_slot(a, b);
-                    self.pairs[slot / 64] |= 1 << (slot % 64);
-                    self.firsts[usize::from(a / 64)] |= 1 << (a % 64);
-                    self.contains.push((u16::from_be_bytes([a, b]), key.into(), pos));
+                Requirement::Exact(key) => {
+                    let first = key.as_bytes().first().copied().unwrap_or_default();
+                    self.exact_firsts[usize::from(first / 64)] |= 1 << (first % 64);
+                    self.exact.entry(key.into()).or_default().push(pos);
                 }
+                Requirement::Prefix(key) => self.prefix.push((key.into(), pos)),
+                Requirement::Contains(key) => self.contains_keys.push((key.into(), pos)),
             }
         }
     }
 
     fn finish(&mut self) {
         self.prefix.sort_by_key(|(key, _)| key.as_bytes()[0]);
-        self.contains.sort_by_key(|(pair, _, _)| *pair);
+        self.contains = Literals::new(std::mem::take(&mut self.contains_keys));
         if !self.prefix.is_empty() {
             self.prefix_offsets =
                 (0..=256).map(|b| self.prefix.partition_point(|(key, _)| usize::from(key.as_bytes()[0]) < b)).collect();
@@ -249,10 +243,13 @@ impl FieldIndex {
             self.all.iter().for_each(|&pos| emit(pos));
             return;
         }
-        if let Some(list) = self.exact.get(value) {
+        let bytes = value.as_bytes();
+        let first = bytes.first().copied().unwrap_or_default();
+        if self.exact_firsts[usize::from(first / 64)] & (1 << (first % 64)) != 0
+            && let Some(list) = self.exact.get(value)
+        {
             list.iter().for_each(|&pos| emit(pos));
         }
-        let bytes = value.as_bytes();
         if let (Some(&first), false) = (bytes.first(), self.prefix.is_empty()) {
             let range = self.prefix_offsets[usize::from(first)]..self.prefix_offsets[usize::from(first) + 1];
             for (key, pos) in &self.prefix[range] {
@@ -261,26 +258,7 @@ impl FieldIndex {
                 }
             }
         }
-        if self.contains.is_empty() {
-            return;
-        }
-        for (i, pair) in bytes.windows(2).enumerate() {
-            let (a, b) = (pair[0], pair[1]);
-            if self.firsts[usize::from(a / 64)] & (1 << (a % 64)) == 0 {
-                continue;
-            }
-            let slot = pair_slot(a, b);
-            if self.pairs[slot / 64] & (1 << (slot % 64)) == 0 {
-                continue;
-            }
-            let pair = u16::from_be_bytes([a, b]);
-            let first = self.contains.partition_point(|(p, _, _)| *p < pair);
-            for (_, key, pos) in self.contains[first..].iter().take_while(|(p, _, _)| *p == pair) {
-                if bytes[i..].starts_with(key.as_bytes()) {
-                    emit(*pos);
-                }
-            }
-        }
+        self.contains.find(bytes, emit);
     }
 }
 

@@ -17,9 +17,16 @@
 //! Both passes only look at the frames ([`MatchFrame`]) and the enclosing exception
 //! ([`ExceptionData`]); they never read the component tree, so the matches of pass 2 are
 //! computed once and replayed for the app and the system variant.
+//!
+//! Rules are not tried one by one on every frame: a [`RuleSet`] (built once for the built-in
+//! rules, once per [`Enhancements::parse`] for a project's) indexes them by what their globs
+//! require of a frame's function, module, path or package, so each frame is looked up once and
+//! only candidate rules are checked, still in rule order (see `index.rs`; `literals.rs` finds
+//! all substring keys of a path in one pass).
 
 mod builtin;
 mod index;
+mod literals;
 mod parse;
 mod rules;
 

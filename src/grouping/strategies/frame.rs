@@ -11,14 +11,21 @@
 //! Filenames are reduced to their lower-cased basename and dropped for URLs; modules beat
 //! filenames; function names get per-platform clean-up; low-quality JavaScript frames (eval,
 //! `[native code]`) are ignored as a whole.
+//!
+//! A stack trace's frames are built together ([`frame_components`]): first every frame's leaves
+//! are decided (a [`Leaf`] borrows its string from the event where it can), then all leaves
+//! become one shared list and all strings too long to keep inline one shared buffer, so the
+//! frames of a stack trace cost a handful of allocations instead of several each.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::ops::Range;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
 use crate::grouping::component::{Component, Text};
 use crate::grouping::frames::Frame;
+use crate::grouping::text::INLINE;
 
 fn re(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|e| panic!("invalid built-in regex {pattern}: {e}"))
@@ -43,18 +50,102 @@ pub fn has_url_origin(path: Option<&str>, files_count: bool) -> bool {
     let Some(path) = path else {
         return false;
     };
-    if ["http:", "https:", "applewebdata:", "blob:"].iter().any(|p| path.starts_with(p)) {
-        return true;
+    match path.as_bytes().first() {
+        Some(b'h') => path.starts_with("http:") || path.starts_with("https:"),
+        Some(b'a') => path.starts_with("applewebdata:"),
+        Some(b'b') => path.starts_with("blob:"),
+        Some(b'f') => files_count && path.starts_with("file:"),
+        _ => false,
     }
-    files_count && path.starts_with("file:")
 }
 
-/// Builds the frame component (the same for every variant).
-pub fn frame_component(frame: &Frame<'_>) -> Component {
+/// A leaf (`module`, `filename`, …) as decided for one frame, before its string has a home.
+struct Leaf<'a> {
+    id: &'static str,
+    /// `None` for an empty component.
+    text: Option<Cow<'a, str>>,
+    contributes: bool,
+    hint: Option<&'static str>,
+}
+
+impl<'a> Leaf<'a> {
+    fn new(id: &'static str, text: impl Into<Cow<'a, str>>) -> Self {
+        Self { id, text: Some(text.into()), contributes: true, hint: None }
+    }
+
+    fn empty(id: &'static str) -> Self {
+        Self { id, text: None, contributes: false, hint: None }
+    }
+
+    fn ignore(&mut self, hint: &'static str) {
+        self.contributes = false;
+        self.hint = Some(hint);
+    }
+
+    fn replace_text(&mut self, text: impl Into<Cow<'a, str>>, hint: &'static str) {
+        self.text = Some(text.into());
+        self.hint = Some(hint);
+    }
+
+    /// The component; strings too long to keep inline are the next bytes of `buffer`.
+    fn build(self, buffer: &Arc<str>, offset: &mut usize) -> Component {
+        let mut component = match self.text {
+            None => Component::empty(self.id),
+            Some(text) if text.len() > INLINE => {
+                let range = *offset..*offset + text.len();
+                *offset = range.end;
+                Component::leaf_in(self.id, buffer, range)
+            }
+            Some(text) => Component::leaf(self.id, Text::copied(&text)),
+        };
+        component.contributes = self.contributes;
+        component.hint = self.hint.map(Text::from);
+        component
+    }
+}
+
+/// One frame node: its leaves' range and its own flag and hint.
+struct FrameNode {
+    leaves: Range<usize>,
+    contributes: bool,
+    hint: Option<&'static str>,
+}
+
+/// The frame components of a stack trace (the same for every variant). All their leaves are
+/// one shared list and all their long strings one shared buffer: a stack trace costs a handful
+/// of allocations, whatever its length.
+pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
+    let mut leaves = Vec::with_capacity(frames.len() * 4);
+    let nodes: Vec<FrameNode> = frames.iter().map(|frame| frame_node(frame, &mut leaves)).collect();
+    let long = |leaf: &Leaf<'_>| leaf.text.as_deref().filter(|t| t.len() > INLINE).map(str::len);
+    let mut buffer = String::with_capacity(leaves.iter().filter_map(long).sum());
+    for leaf in &leaves {
+        if let Some(text) = leaf.text.as_deref().filter(|t| t.len() > INLINE) {
+            buffer.push_str(text);
+        }
+    }
+    let buffer: Arc<str> = Arc::from(buffer);
+    let mut offset = 0;
+    let leaves: Arc<[Component]> = leaves.into_iter().map(|leaf| leaf.build(&buffer, &mut offset)).collect();
+    nodes
+        .into_iter()
+        .map(|node| {
+            let mut component = Component::with_children_in("frame", &leaves, node.leaves);
+            component.contributes = node.contributes;
+            if let Some(hint) = node.hint {
+                component.ignore(hint);
+            }
+            component
+        })
+        .collect()
+}
+
+/// Decides one frame's leaves (appended to `leaves`) and its flag.
+fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode {
     let platform = frame.platform;
     let javascript = frame.family == "javascript";
-    let mut filename = filename_component(frame, platform);
-    let module = module_component(frame, platform);
+    let mut filename = filename_leaf(frame, platform);
+    let module = module_leaf(frame, platform);
     if module.contributes && filename.contributes {
         filename.ignore("ignored because module takes precedence");
     }
@@ -62,9 +153,9 @@ pub fn frame_component(frame: &Frame<'_>) -> Component {
         .context_line
         .as_deref()
         .filter(|_| CONTEXT_LINE_PLATFORMS.contains(&platform))
-        .map(|line| context_line_component(frame, line, javascript));
+        .map(|line| context_line_leaf(frame, line, javascript));
     let context_usable = context_line.as_ref().is_some_and(|c| c.contributes);
-    let mut function = function_component(frame, platform, context_usable);
+    let mut function = function_leaf(frame, platform, context_usable);
     // As upstream, the frame's flag is derived before the JavaScript clean-up below.
     let contributes = [&module, &filename, &function].into_iter().chain(&context_line).any(|c| c.contributes);
 
@@ -80,22 +171,33 @@ pub fn frame_component(frame: &Frame<'_>) -> Component {
             Some(_) => {}
         }
     }
-    let children = [module, filename, function].into_iter().chain(context_line);
-    let mut component = Component { contributes, ..Component::with_children("frame", children) };
-    if let Some(name) = javascript_name {
-        let low_quality_path =
-            matches!(frame.abs_path, Some("[native code]" | "native code" | "eval code" | "<anonymous>"));
-        if name == Some("eval") || low_quality_path {
-            component.ignore("ignored low quality javascript frame");
-        }
+    let start = leaves.len();
+    leaves.push(module);
+    leaves.push(filename);
+    leaves.push(function);
+    leaves.extend(context_line);
+    let low_quality = javascript_name.is_some_and(|name| {
+        name == Some("eval")
+            || matches!(frame.abs_path, Some("[native code]" | "native code" | "eval code" | "<anonymous>"))
+    });
+    FrameNode {
+        leaves: start..leaves.len(),
+        contributes,
+        hint: low_quality.then_some("ignored low quality javascript frame"),
     }
-    component
 }
 
 /// `s` with whitespace runs collapsed to one space and trimmed (`split_whitespace` + `join`),
 /// borrowed when only the ends had whitespace.
 fn collapse_whitespace(s: &str) -> Cow<'_, str> {
-    let trimmed = s.trim();
+    // `str::trim`, byte-wise while the ends are ASCII (its whitespace there is 9..=13 and ' ').
+    let ascii_space = |b: &u8| b.wrapping_sub(9) < 5 || *b == b' ';
+    let bytes = s.as_bytes();
+    let start = bytes.iter().position(|b| !ascii_space(b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !ascii_space(b)).map_or(start, |e| e + 1);
+    let ends_ascii =
+        bytes.get(start).is_none_or(u8::is_ascii) && end.checked_sub(1).is_none_or(|e| bytes[e].is_ascii());
+    let trimmed = if ends_ascii { &s[start..end] } else { s.trim() };
     if trimmed.is_ascii() {
         // Besides ' ', `char::is_whitespace` accepts the ASCII bytes 9..=13. Branch-free folds
         // (no early exit), so both checks vectorize.
@@ -120,17 +222,20 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn filename_component(frame: &Frame<'_>, platform: &str) -> Component {
+fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
     let Some(filename) = frame.filename.as_deref() else {
-        return Component::empty("filename");
+        return Leaf::empty("filename");
     };
-    let basename = filename.rsplit(['/', '\\']).next().unwrap_or(filename);
+    let basename = match filename.bytes().rposition(|b| b == b'/' || b == b'\\') {
+        Some(separator) => &filename[separator + 1..],
+        None => filename,
+    };
     let basename = if basename.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
         Cow::Owned(basename.to_lowercase())
     } else {
         Cow::Borrowed(basename)
     };
-    let mut component = Component::leaf("filename", Text::from_cow(basename.clone()));
+    let mut component = Leaf::new("filename", basename.clone());
     if has_url_origin(frame.abs_path, false) {
         component.ignore("ignored because frame points to a URL");
     } else if basename == "<anonymous>" {
@@ -140,17 +245,17 @@ fn filename_component(frame: &Frame<'_>, platform: &str) -> Component {
     } else if platform == "java" {
         let cleaned = JAVA_ASSIST.replace_all(&basename, "$1<auto>");
         if cleaned != basename {
-            component.replace_text(Text::from_cow(cleaned), "cleaned javassist parts");
+            component.replace_text(cleaned.into_owned(), "cleaned javassist parts");
         }
     }
     component
 }
 
-fn module_component(frame: &Frame<'_>, platform: &str) -> Component {
+fn module_leaf<'a>(frame: &Frame<'a>, platform: &str) -> Leaf<'a> {
     let Some(module) = frame.module else {
-        return Component::empty("module");
+        return Leaf::empty("module");
     };
-    let mut component = Component::leaf("module", Text::copied(module));
+    let mut component = Leaf::new("module", module);
     if platform == "javascript" && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
         component.ignore("ignored bad javascript module");
     } else if platform == "java" {
@@ -160,7 +265,7 @@ fn module_component(frame: &Frame<'_>, platform: &str) -> Component {
         const REFLECTION: [&str; 2] =
             ["sun.reflect.GeneratedMethodAccessor", "jdk.internal.reflect.GeneratedMethodAccessor"];
         if let Some(prefix) = REFLECTION.iter().find(|p| module.starts_with(*p)) {
-            component.replace_text(Text::from(*prefix), "removed reflection marker");
+            component.replace_text(*prefix, "removed reflection marker");
         } else {
             let mut cleaned = module.to_owned();
             for re in [
@@ -182,12 +287,12 @@ fn module_component(frame: &Frame<'_>, platform: &str) -> Component {
     component
 }
 
-fn context_line_component(frame: &Frame<'_>, raw_line: &str, javascript: bool) -> Component {
+fn context_line_leaf<'a>(frame: &Frame<'_>, raw_line: &'a str, javascript: bool) -> Leaf<'a> {
     let line = collapse_whitespace(raw_line);
     if line.is_empty() {
-        return Component::empty("context_line");
+        return Leaf::empty("context_line");
     }
-    let mut component = Component::leaf("context_line", Text::from_cow(line));
+    let mut component = Leaf::new("context_line", line);
     if raw_line.len() > 120 && raw_line.chars().count() > 120 {
         component.ignore("ignored because line is too long");
     } else if javascript && frame.function.is_none() && has_url_origin(frame.abs_path, true) {
@@ -196,16 +301,16 @@ fn context_line_component(frame: &Frame<'_>, raw_line: &str, javascript: bool) -
     component
 }
 
-fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -> Component {
+fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool) -> Leaf<'a> {
     let name = if platform == "csharp" {
         frame.raw_function.or(frame.function.as_deref())
     } else {
         frame.function.as_deref().or(frame.raw_function)
     };
     let Some(name) = name else {
-        return Component::empty("function");
+        return Leaf::empty("function");
     };
-    let mut component = Component::leaf("function", Text::copied(name));
+    let mut component = Leaf::new("function", name);
     match platform {
         "ruby" => {
             if name.starts_with("block ") {
@@ -213,7 +318,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
             } else {
                 let cleaned = RUBY_ERB.replace(name, "");
                 if cleaned != name {
-                    component.replace_text(Text::from_cow(cleaned), "removed generated erb template suffix");
+                    component.replace_text(cleaned, "removed generated erb template suffix");
                 }
             }
         }
@@ -222,7 +327,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
                 component.ignore("ignored anonymous function");
             }
             if let Some((_, method)) = name.strip_prefix("class@anonymous").and_then(|_| name.rsplit_once("::")) {
-                component.replace_text(Text::copied(method), "anonymous class method");
+                component.replace_text(method, "anonymous class method");
             }
         }
         "java" => {
@@ -236,7 +341,7 @@ fn function_component(frame: &Frame<'_>, platform: &str, context_usable: bool) -
             }
             "javascript" => {
                 if let Some((_, short)) = name.rsplit_once('.') {
-                    component.replace_text(Text::copied(short), "trimmed javascript function");
+                    component.replace_text(short, "trimmed javascript function");
                 }
                 if frame.sourcemap && context_usable {
                     component.ignore("ignored because sourcemap used and context line available");

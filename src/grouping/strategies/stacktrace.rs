@@ -15,14 +15,17 @@ use crate::grouping::component::{Component, Text};
 use crate::grouping::enhancers::{self, Contribution};
 use crate::grouping::frames::{Frame, Stack};
 
-use super::frame::{frame_component, has_url_origin};
+use super::frame::{frame_components, has_url_origin};
 use super::{APP, SYSTEM, Variants};
 
 /// The `app` and `system` stack trace components of `stack` (app first: it has priority).
 pub fn stacktrace_variants(stack: &Stack<'_>) -> Variants {
-    let frame_components: Vec<Component> = stack.frames.iter().map(frame_component).collect();
-    let mut app = single_variant(stack, &frame_components, true);
-    let mut system = single_variant(stack, &frame_components, false);
+    let frame_components = frame_components(&stack.frames);
+    let frames = &stack.frames;
+    let recursive: Vec<bool> = (0..frames.len()).map(|idx| idx > 0 && frames[idx].repeats(&frames[idx - 1])).collect();
+    // The app variant copies the frame nodes; the system variant then owns the originals.
+    let mut app = single_variant(stack, Arc::from(&frame_components[..]), &recursive, true);
+    let mut system = single_variant(stack, frame_components, &recursive, false);
 
     let frames = system.children().zip(&stack.frames);
     let (mut in_app, mut contributing, mut in_app_contributing) = (0, 0, 0);
@@ -47,14 +50,13 @@ pub fn stacktrace_variants(stack: &Stack<'_>) -> Variants {
     vec![(APP, app), (SYSTEM, system)]
 }
 
-fn single_variant(stack: &Stack<'_>, frame_components: &[Component], app: bool) -> Component {
+/// Turns the frame nodes into one variant's stack trace. `shared` is changed in place (it is not
+/// shared yet, so `make_mut` does not copy); the frames' contents stay shared between variants.
+fn single_variant(stack: &Stack<'_>, mut shared: Arc<[Component]>, recursive: &[bool], app: bool) -> Component {
     let frames = &stack.frames;
-    // The variant's own copies of the frame nodes (their contents stay shared), changed in
-    // place: the new `Arc` is unique, so `make_mut` does not copy.
-    let mut shared: Arc<[Component]> = frame_components.iter().cloned().collect();
     let components = Arc::make_mut(&mut shared);
     for (idx, component) in components.iter_mut().enumerate() {
-        if idx > 0 && frames[idx].repeats(&frames[idx - 1]) {
+        if recursive[idx] {
             component.ignore("ignored due to recursion");
         }
         if app && !frames[idx].in_app {
