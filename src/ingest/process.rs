@@ -245,8 +245,8 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
     }
     let json = serde_json::to_vec(&payload)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
-    let compressed = compress(&json)
-        .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
+    let compressed =
+        compress(&json).map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
     Ok(NewEvent {
         event_id: event_id.to_string(),
         event_type: summary.ty.as_str().to_owned(),
