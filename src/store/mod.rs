@@ -273,6 +273,12 @@ backend_api! {
     fn find_project_filters(&self, project_id: i64) -> Option<ProjectFilters>;
     /// Save a project's inbound filters.
     fn save_project_filters(&self, filters: &ProjectFilters) -> ();
+    /// A project's grouping rules, if any were saved (ops/grouping.rs).
+    fn find_project_grouping(&self, project_id: i64) -> Option<ProjectGrouping>;
+    /// Save a project's grouping rules (validated by the caller).
+    fn save_project_grouping(&self, grouping: &ProjectGrouping) -> ();
+    /// An issue's grouping hashes with how many events each is the primary hash of.
+    fn list_issue_hashes(&self, issue_id: i64) -> Vec<IssueHash>;
 
     // --- web UI: read models (ops/web.rs) ---
     /// Hourly counts `(issue, hour, count)` of several issues since a time (sparklines).

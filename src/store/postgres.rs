@@ -82,6 +82,7 @@ impl Backend for PgStore {
     ops::workflow!();
     ops::alerts!();
     ops::outbox!();
+    ops::grouping!();
 }
 
 ops::ingest_fns!();

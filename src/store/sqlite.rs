@@ -104,6 +104,7 @@ impl Backend for SqliteStore {
     ops::workflow!();
     ops::alerts!();
     ops::outbox!();
+    ops::grouping!();
 }
 
 ops::ingest_fns!();

@@ -21,5 +21,6 @@ mod shutdown;
 mod store_contract;
 mod store_ingest;
 mod web_auth;
+mod web_grouping;
 mod web_issues;
 mod web_settings;

@@ -143,7 +143,8 @@ macro_rules! ingest_fns {
             }
             sqlx::query(
                 "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, title, \
-                 message, environment, release, user_key, payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 message, environment, release, user_key, payload, primary_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(write.project_id)
             .bind(outcome.issue_id)
@@ -159,6 +160,7 @@ macro_rules! ingest_fns {
             .bind(&ev.release)
             .bind(&ev.user_key)
             .bind(&ev.payload)
+            .bind(ev.hashes.first())
             .execute(&mut **tx)
             .await?;
             if let Some(issue_id) = outcome.issue_id {

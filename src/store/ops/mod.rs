@@ -11,6 +11,7 @@
 
 mod accounts;
 mod alerts;
+mod grouping;
 mod ingest;
 mod issues;
 mod outbox;
@@ -20,6 +21,7 @@ mod workflow;
 
 pub(crate) use accounts::accounts;
 pub(crate) use alerts::{alert_fns, alerts, rule_columns};
+pub(crate) use grouping::grouping;
 pub(crate) use ingest::{ingest, ingest_fns};
 pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
 pub(crate) use outbox::outbox;

@@ -3,8 +3,8 @@
 
 pub mod db;
 pub mod envelope;
-pub mod web;
 pub mod slack;
+pub mod web;
 
 use axum::body::Body;
 use axum::http::{Request, Response};

@@ -1,0 +1,80 @@
+//! Per-project grouping rules: the settings page, validation with line numbers, and their effect on
+//! ingest (only for events that arrive after saving).
+
+use serde_json::json;
+
+use crate::support::envelope::{envelope, error_event, event_item, post};
+use crate::support::web::{Browser, url_enc, user};
+use crate::support::{TestApp, TestProject, split};
+
+async fn send(app: &TestApp, project: &TestProject, n: u32, ty: &str, function: &str) {
+    let e = error_event(&format!("{n:032x}"), ty, &format!("value {n}"), function);
+    let request =
+        post(&project.envelope_path(), &[("x-sentry-auth", &project.auth())], envelope(json!({}), &[event_item(&e)]));
+    let (status, body) = split(app.request(request).await).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn issue_counts(app: &TestApp, project: &TestProject) -> Vec<i64> {
+    let query = faultline::store::IssueQuery { project_id: project.id, limit: 50, ..Default::default() };
+    let mut counts: Vec<i64> = app.store().list_issues(&query).await.unwrap().iter().map(|i| i.times_seen).collect();
+    counts.sort_unstable();
+    counts
+}
+
+#[tokio::test]
+async fn fingerprint_rules_group_new_events_after_saving() {
+    let app = TestApp::spawn().await;
+    let project = app.project("web").await;
+    user(&app, "admin@example.com", true).await;
+    let dev = user(&app, "dev@example.com", false).await;
+    let admin = Browser::login(&app, "admin@example.com").await;
+    admin.post("/settings/default/projects/web/members/", &format!("action=add&user_id={dev}")).await;
+    let member = Browser::login(&app, "dev@example.com").await;
+
+    send(&app, &project, 1, "KeyError", "load_user").await;
+    send(&app, &project, 2, "KeyError", "load_order").await;
+    assert_eq!(issue_counts(&app, &project).await, [1, 1], "built-in grouping: different stacks, two issues");
+
+    let url = "/settings/default/projects/web/grouping/";
+    let rules = url_enc("# one issue for every KeyError\nerror.type:KeyError -> keys");
+    assert_eq!(member.get(url).await.status, 200, "members read the rules");
+    assert_eq!(member.post(url, &format!("fingerprint_rules={rules}")).await.status, 403, "only admins save");
+
+    let bad =
+        admin.post(url, &format!("fingerprint_rules={}", url_enc("error.type:KeyError -> keys\nnot a rule"))).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("Fingerprint rules, line 2:"), "{}", bad.body);
+    assert!(bad.body.contains("not a rule"), "the submitted text stays in the form");
+    assert!(app.store().find_project_grouping(project.id).await.unwrap().is_none(), "nothing saved");
+    let bad = admin.post(url, &format!("stacktrace_rules={}", url_enc("\n\nstack.module:x +nonsense"))).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("Stack-trace rules, line 3:"), "{}", bad.body);
+
+    send(&app, &project, 3, "KeyError", "load_cart").await;
+    assert_eq!(issue_counts(&app, &project).await, [1, 1, 1], "refused rules do not apply");
+
+    let saved = admin.post(url, &format!("fingerprint_rules={rules}")).await;
+    assert_eq!((saved.status, saved.location.as_str()), (303, "/settings/default/projects/web/grouping/?saved=1"));
+    let page = member.get(url).await.body;
+    assert!(page.contains("error.type:KeyError -&#62; keys") && page.contains("readonly"), "{page}");
+
+    send(&app, &project, 4, "KeyError", "load_invoice").await;
+    send(&app, &project, 5, "KeyError", "load_payment").await;
+    send(&app, &project, 6, "ValueError", "load_payment").await;
+    assert_eq!(issue_counts(&app, &project).await, [1, 1, 1, 1, 2], "both new KeyErrors land in one issue");
+}
+
+#[tokio::test]
+async fn rule_text_is_rendered_inert() {
+    let app = TestApp::spawn().await;
+    app.project("web").await;
+    user(&app, "admin@example.com", true).await;
+    let admin = Browser::login(&app, "admin@example.com").await;
+    let url = "/settings/default/projects/web/grouping/";
+    let hostile = url_enc("# </textarea><script>alert(1)</script>\nerror.type:\"<img src=x onerror=alert(1)>\" -> x");
+    assert_eq!(admin.post(url, &format!("fingerprint_rules={hostile}")).await.status, 303);
+    let page = admin.get(url).await.body;
+    assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "{page}");
+    assert!(page.contains("&#60;/textarea&#62;&#60;script&#62;"), "{page}");
+}
