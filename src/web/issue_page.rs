@@ -1,6 +1,7 @@
 //! `GET /organizations/{org}/issues/{issue_id}/` (the latest event) and `…/events/{event_id}/`: the
 //! issue header, its frequency chart (24 h or 30 d), tag distributions, events with latest / oldest /
-//! previous / next, the event view, the workflow actions and the activity log with comments; plus
+//! previous / next, the event view, why the event is in the issue (its grouping, recomputed with the
+//! project's rules, and the issue's hashes), the workflow actions and the activity log with comments; plus
 //! `…/events/{event_id}/json/` to download the raw normalized event.
 
 use askama::Template;
@@ -12,10 +13,11 @@ use serde::Deserialize;
 
 use super::event_view::{self, EventView};
 use super::format::{ago, compact, datetime};
+use super::grouping_view::{self, GroupingView};
 use super::session::CurrentUser;
 use super::{Nav, OrgScope, WebError, WebResult, charts};
 use crate::app::AppState;
-use crate::store::{EventNeighbors, Issue, Millis, Project, StoredEvent, TagTop};
+use crate::store::{EventNeighbors, Issue, IssueHash, Millis, Project, StoredEvent, TagTop};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -82,6 +84,8 @@ pub struct IssuePage {
     view: EventView,
     all_frames: bool,
     activity: Vec<ActivityLine>,
+    grouping: Option<GroupingView>,
+    hashes: Vec<IssueHash>,
     base: String,
 }
 
@@ -176,12 +180,16 @@ async fn render(
         None => store.list_issue_events(issue.id, 1, 0).await?.pop(),
     };
     let all_frames = params.frames == "all";
-    let (view, nav_events) = match &event {
-        Some(e) => (
-            event_view::build(&crate::api::serialize::payload(e)?, all_frames),
-            store.event_neighbors(issue.id, e).await?,
-        ),
-        None => (EventView::default(), EventNeighbors::default()),
+    let hashes = store.list_issue_hashes(issue.id).await?;
+    let (view, nav_events, grouping) = match &event {
+        Some(e) => {
+            let payload = crate::api::serialize::payload(e)?;
+            let config = state.grouping.get(store, issue.project_id).await?;
+            let issue_hashes: Vec<String> = hashes.iter().map(|h| h.hash.clone()).collect();
+            let grouping = grouping_view::explain(&payload, &config, &issue_hashes);
+            (event_view::build(&payload, all_frames), store.event_neighbors(issue.id, e).await?, Some(grouping))
+        }
+        None => (EventView::default(), EventNeighbors::default(), None),
     };
     let thirty = params.period == "30d";
     let chart = if thirty {
@@ -262,6 +270,8 @@ async fn render(
         view,
         all_frames,
         activity,
+        grouping,
+        hashes,
         base,
         issue,
         project,

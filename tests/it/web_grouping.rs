@@ -78,3 +78,30 @@ async fn rule_text_is_rendered_inert() {
     assert!(!page.contains("<script>alert") && !page.contains("<img src=x"), "{page}");
     assert!(page.contains("&#60;/textarea&#62;&#60;script&#62;"), "{page}");
 }
+
+#[tokio::test]
+async fn the_issue_page_explains_grouping_and_escapes_it() {
+    let app = TestApp::spawn().await;
+    let project = app.project("web").await;
+    user(&app, "admin@example.com", true).await;
+    let admin = Browser::login(&app, "admin@example.com").await;
+    send(&app, &project, 1, "KeyError", "<script>alert(1)</script>").await;
+    let query = faultline::store::IssueQuery { project_id: project.id, limit: 5, ..Default::default() };
+    let issue = app.store().list_issues(&query).await.unwrap().remove(0);
+    let page = admin.get(&format!("/organizations/default/issues/{}/", issue.id)).await;
+    assert_eq!(page.status, 200);
+    let body = page.body;
+    let section = &body[body.find("id=\"grouping\"").expect("grouping section")..];
+    assert!(section.contains("Why this event is in this issue") && section.contains("groups this issue"), "{section}");
+    assert!(section.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "values are escaped: {section}");
+    assert!(!body.contains("<script>alert(1)"), "nothing hostile is live");
+    let hash = app.store().list_issue_hashes(issue.id).await.unwrap();
+    assert_eq!(hash[0].events, 1);
+    assert!(section.contains(&hash[0].hash));
+
+    // After a fingerprint rule the old event would group elsewhere: the page says so.
+    let rules = url_enc("error.type:KeyError -> keys");
+    admin.post("/settings/default/projects/web/grouping/", &format!("fingerprint_rules={rules}")).await;
+    let body = admin.get(&format!("/organizations/default/issues/{}/", issue.id)).await.body;
+    assert!(body.contains("would not join this issue") && body.contains("custom_fingerprint"), "{body}");
+}
