@@ -307,6 +307,9 @@ backend_api! {
     /// Merge issues of one project into the one with the most events (hashes, events and counts
     /// move); returns it. `NotFound` for an unknown id, `Conflict` across projects.
     fn merge_issues(&self, ids: &[i64], actor: Option<i64>) -> i64;
+    /// Move one hash of an issue, with the events whose primary hash it is and their counts, into a new
+    /// issue; returns it. `NotFound` if the issue does not have the hash, `Conflict` if it is its only one.
+    fn unmerge_hash(&self, issue_id: i64, hash: &str, actor: Option<i64>) -> i64;
     /// Delete issues with their events; with `discard`, later events with their hashes are dropped.
     fn delete_issues(&self, ids: &[i64], discard: bool) -> ();
     /// Create an alert rule.

@@ -83,6 +83,7 @@ impl Backend for PgStore {
     ops::alerts!();
     ops::outbox!();
     ops::grouping!();
+    ops::unmerge!();
 }
 
 ops::ingest_fns!();

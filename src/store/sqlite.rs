@@ -105,6 +105,7 @@ impl Backend for SqliteStore {
     ops::alerts!();
     ops::outbox!();
     ops::grouping!();
+    ops::unmerge!();
 }
 
 ops::ingest_fns!();

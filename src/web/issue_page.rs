@@ -343,6 +343,17 @@ fn describe(kind: &str, data: &serde_json::Value) -> (String, Option<String>) {
             "merged {} issue(s) into this one",
             data.get("issues").and_then(|v| v.as_array()).map_or(0, Vec::len)
         ),
+        "unmerge" => format!(
+            "unmerged hash {} ({} event(s)) into issue #{}",
+            s("hash"),
+            data.get("events").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            data.get("issue").and_then(serde_json::Value::as_i64).unwrap_or(0)
+        ),
+        "unmerged_from" => format!(
+            "split this issue off issue #{} (hash {})",
+            data.get("issue").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            s("hash")
+        ),
         other => other.replace('_', " "),
     };
     (what, None)

@@ -105,3 +105,62 @@ async fn the_issue_page_explains_grouping_and_escapes_it() {
     let body = admin.get(&format!("/organizations/default/issues/{}/", issue.id)).await.body;
     assert!(body.contains("would not join this issue") && body.contains("custom_fingerprint"), "{body}");
 }
+
+#[tokio::test]
+async fn unmerging_a_hash_moves_its_events_and_counts_into_a_new_issue() {
+    let app = TestApp::spawn().await;
+    let project = app.project("web").await;
+    user(&app, "admin@example.com", true).await;
+    let admin = Browser::login(&app, "admin@example.com").await;
+    send(&app, &project, 1, "KeyError", "load_user").await;
+    send(&app, &project, 2, "KeyError", "load_user").await;
+    send(&app, &project, 3, "ValueError", "parse").await;
+    let store = app.store();
+    let query = faultline::store::IssueQuery { project_id: project.id, limit: 5, ..Default::default() };
+    let issues = store.list_issues(&query).await.unwrap();
+    let value_error = issues.iter().find(|i| i.title.starts_with("ValueError")).unwrap().id;
+    let moved_hash =
+        store.list_issue_hashes(value_error).await.unwrap().into_iter().find(|h| h.events == 1).unwrap().hash;
+    let kept = store.merge_issues(&issues.iter().map(|i| i.id).collect::<Vec<_>>(), None).await.unwrap();
+    assert_eq!(store.find_issue(kept).await.unwrap().unwrap().times_seen, 3);
+
+    let base = format!("/organizations/default/issues/{kept}/");
+    let page = admin.get(&base).await.body;
+    assert!(page.contains(&format!("name=\"hash\" value=\"{moved_hash}\"")) && page.contains(">Unmerge<"), "{page}");
+    assert_eq!(admin.post(&format!("{base}actions/"), "action=unmerge&hash=0123abcd").await.status, 404);
+    assert_eq!(admin.post(&format!("{base}actions/"), "action=unmerge&hash=%3Cx%3E").await.status, 400);
+    let done = admin.post(&format!("{base}actions/"), &format!("action=unmerge&hash={moved_hash}")).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let created: i64 = done.location.trim_end_matches('/').rsplit('/').next().unwrap().parse().unwrap();
+    assert_ne!(created, kept);
+
+    let old = store.find_issue(kept).await.unwrap().unwrap();
+    let new = store.find_issue(created).await.unwrap().unwrap();
+    assert_eq!((old.times_seen, old.users_seen), (2, 1));
+    assert_eq!((new.times_seen, new.users_seen, new.title.as_str()), (1, 1, "ValueError: value 3"));
+    assert_eq!(store.list_issue_events(created, 10, 0).await.unwrap().len(), 1);
+    assert_eq!(store.list_issue_events(kept, 10, 0).await.unwrap().len(), 2);
+    let since = faultline::store::Millis(0);
+    let total = |rows: Vec<(faultline::store::Millis, i64)>| rows.iter().map(|r| r.1).sum::<i64>();
+    assert_eq!(total(store.issue_hourly_counts(kept, since).await.unwrap()), 2);
+    assert_eq!(total(store.issue_hourly_counts(created, since).await.unwrap()), 1);
+    assert_eq!(store.issue_tag_totals(kept, "browser").await.unwrap().0, 2);
+    assert_eq!(store.issue_tag_totals(created, "browser").await.unwrap().0, 1);
+    assert!(store.list_issue_hashes(created).await.unwrap().iter().any(|h| h.hash == moved_hash));
+    assert!(!store.list_issue_hashes(kept).await.unwrap().iter().any(|h| h.hash == moved_hash));
+
+    assert!(
+        admin.get(&base).await.body.contains(&format!("unmerged hash {moved_hash} (1 event(s)) into issue #{created}"))
+    );
+    assert!(
+        admin.get(&format!("/organizations/default/issues/{created}/")).await.body.contains("split this issue off")
+    );
+    assert_eq!(store.list_issue_hashes(created).await.unwrap().len(), 1, "only the unmerged hash moved");
+    let refused = admin
+        .post(
+            &format!("/organizations/default/issues/{created}/actions/"),
+            &format!("action=unmerge&hash={moved_hash}"),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "an issue's only hash stays");
+}

@@ -16,6 +16,7 @@ mod ingest;
 mod issues;
 mod outbox;
 mod projects;
+mod unmerge;
 mod web;
 mod workflow;
 
@@ -26,5 +27,6 @@ pub(crate) use ingest::{ingest, ingest_fns};
 pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
 pub(crate) use outbox::outbox;
 pub(crate) use projects::{key_columns, project_select, projects};
+pub(crate) use unmerge::unmerge;
 pub(crate) use web::web;
 pub(crate) use workflow::{workflow, workflow_fns, workflow_write_fns};
