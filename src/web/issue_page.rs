@@ -56,6 +56,18 @@ pub struct ActivityLine {
     pub at: String,
 }
 
+/// One alert rule's latest verdict on the issue, for the Alerts panel.
+pub struct AlertLine {
+    /// The rule's name.
+    pub name: String,
+    /// `fired`, `not fired`, `not evaluated` or `disabled`.
+    pub status: &'static str,
+    /// Why (the evaluator's reason).
+    pub reason: String,
+    /// When it last fired for this issue, relative.
+    pub last_fired: Option<String>,
+}
+
 /// The issue page.
 #[derive(Template, WebTemplate)]
 #[template(path = "issue.html")]
@@ -86,6 +98,7 @@ pub struct IssuePage {
     activity: Vec<ActivityLine>,
     grouping: Option<GroupingView>,
     hashes: Vec<IssueHash>,
+    alerts: Vec<AlertLine>,
     base: String,
 }
 
@@ -247,6 +260,22 @@ async fn render(
             }
         })
         .collect();
+    let alerts = store
+        .issue_rule_statuses(issue.id)
+        .await?
+        .into_iter()
+        .map(|s| AlertLine {
+            status: match (s.enabled, s.fired) {
+                (false, _) => "disabled",
+                (true, None) => "not evaluated",
+                (true, Some(true)) => "fired",
+                (true, Some(false)) => "not fired",
+            },
+            name: s.rule_name,
+            reason: s.reason.unwrap_or_default(),
+            last_fired: s.last_fired_at.map(|t| ago(t, now)),
+        })
+        .collect();
     Ok(IssuePage {
         nav: Nav::new(user, &scope.org.slug, "issues"),
         short_id: crate::api::serialize::short_id(&project.slug, issue.short_id),
@@ -272,6 +301,7 @@ async fn render(
         activity,
         grouping,
         hashes,
+        alerts,
         base,
         issue,
         project,
