@@ -144,6 +144,11 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/{org}/projects/{project}/environments/",           get(settings::project::environments).post(settings::project::save_environment))
         .route("/settings/{org}/projects/{project}/filters/",                get(settings::project::filters).post(settings::project::save_filters))
         .route("/settings/{org}/projects/{project}/grouping/",               get(settings::grouping::show).post(settings::grouping::save))
+        .route("/settings/{org}/projects/{project}/alerts/",                 get(settings::alerts::list))
+        .route("/settings/{org}/projects/{project}/alerts/new/",             get(settings::alerts::new_form).post(settings::alerts::create))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/",       get(settings::alerts::edit_form).post(settings::alerts::update))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/delete/", post(settings::alerts::delete))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/test/",  post(settings::alerts::test))
         .route_layer(middleware::from_fn_with_state(state.clone(), web::session::require_session));
 
     Router::new()

@@ -343,6 +343,8 @@ backend_api! {
     fn issue_top_tags(&self, issue_id: i64, limit: i64) -> Vec<TagValueCount>;
     /// Apply an evaluation pass in one transaction: consume facts, respect intervals, queue messages.
     fn commit_alert_evaluation(&self, commit: &AlertCommit) -> AlertCommitOutcome;
+    /// When each rule of a project last fired for any issue: `(rule_id, last_fired_at)`.
+    fn alert_rules_last_fired(&self, project_id: i64) -> Vec<(i64, Millis)>;
     /// Every rule of an issue's project with its latest verdict on the issue.
     fn issue_rule_statuses(&self, issue_id: i64) -> Vec<IssueRuleStatus>;
 

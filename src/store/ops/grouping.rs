@@ -1,5 +1,6 @@
 //! Per-project grouping rules (`project_grouping`) and an issue's hashes, read by the grouping
-//! settings page, the ingest cache of parsed rules and the issue page's grouping panel.
+//! settings page, the ingest cache of parsed rules and the issue page's grouping panel; and when each
+//! alert rule of a project last fired, for the alert rules page.
 
 macro_rules! grouping {
     () => {
@@ -43,6 +44,20 @@ macro_rules! grouping {
             .fetch_all(self.reader())
             .await?;
             Ok(rows.into_iter().map(|(hash, events)| $crate::store::IssueHash { hash, events }).collect())
+        }
+
+        async fn alert_rules_last_fired(
+            &self,
+            project_id: i64,
+        ) -> $crate::store::StoreResult<Vec<(i64, $crate::store::Millis)>> {
+            let rows: Vec<(i64, i64)> = sqlx::query_as(
+                "SELECT f.rule_id, MAX(f.last_fired_at) FROM alert_rule_fires f JOIN alert_rules r ON r.id = f.rule_id \
+                 WHERE r.project_id = $1 GROUP BY f.rule_id",
+            )
+            .bind(project_id)
+            .fetch_all(self.reader())
+            .await?;
+            Ok(rows.into_iter().map(|(id, at)| (id, $crate::store::Millis(at))).collect())
         }
     };
 }
