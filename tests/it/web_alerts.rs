@@ -67,6 +67,13 @@ async fn admins_manage_alert_rules_in_the_ui_and_members_read_them() {
     let edit = format!("{base}{}/", row.id);
     let page = member.get(&edit).await.body;
     assert!(page.contains("/services/T000/B000/****") && !page.contains("/B000/ui"), "webhooks are masked");
+    assert!(!page.contains("options this form cannot show"), "the form shows every part of this rule");
+    let conditions = json!([{"id": "first_seen_event"}]);
+    let api_rule = alerts
+        .rule(rule_body(&slack.hook("api"), conditions, json!({"filterMatch": "any", "name": "From the API"})))
+        .await;
+    let page = member.get(&format!("{base}{api_rule}/")).await.body;
+    assert!(page.contains("options this form cannot show"), "{page}");
 
     // A masked webhook posted back keeps the stored URL.
     let masked = url_enc(&faultline::notify::rules::mask_webhook(&hook));

@@ -132,6 +132,7 @@ pub struct AlertPage {
     form: AlertForm,
     problem: Option<String>,
     notice: String,
+    lossy: bool,
     deliveries: Vec<DeliveryLine>,
     frequencies: Vec<(i64, &'static str)>,
     intervals: Vec<&'static str>,
@@ -322,6 +323,7 @@ fn page(nav: Nav, project: Project, base: String, rule_id: Option<i64>, form: Al
         form,
         problem: None,
         notice: String::new(),
+        lossy: false,
         deliveries: Vec::new(),
         frequencies: FREQUENCIES.to_vec(),
         intervals: INTERVALS.to_vec(),
@@ -354,7 +356,12 @@ pub async fn edit_form(
 ) -> WebResult<AlertPage> {
     let (nav, project, base) = scope(&state, &user, &org, &slug).await?;
     let (row, rule) = own_rule(&state, &project, &rule_id).await?;
-    let mut page = page(nav, project, base, Some(row.id), form_of(&rule));
+    let form = form_of(&rule);
+    // Rules made through the API may use what the form cannot show (several tag filters, other
+    // comparisons, filterMatch any/none): say so rather than drop them silently on save.
+    let lossy = body_of(&form).ok().and_then(|b| Rule::from_api(&b, Some(&rule)).ok()).is_none_or(|r| r != rule);
+    let mut page = page(nav, project, base, Some(row.id), form);
+    page.lossy = lossy;
     page.deliveries = state
         .store
         .list_alert_deliveries(row.id, 50)
