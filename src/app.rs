@@ -45,6 +45,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Per-project inbound filters (web UI settings), cached.
     pub filters: Arc<crate::ingest::filters::FilterCache>,
+    /// Per-project grouping rules (web UI settings), parsed and cached.
+    pub grouping: Arc<crate::ingest::grouping_rules::GroupingCache>,
     /// Alert evaluation and Slack delivery.
     pub notifier: Notifier,
     writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
@@ -63,6 +65,7 @@ impl AppState {
             keys: Arc::default(),
             limiter: Arc::default(),
             filters: Arc::default(),
+            grouping: Arc::default(),
             notifier,
             writer: Arc::new(std::sync::Mutex::new(Some(writer))),
         }
@@ -140,6 +143,12 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/{org}/projects/{project}/members/",                get(settings::project::members).post(settings::project::save_member))
         .route("/settings/{org}/projects/{project}/environments/",           get(settings::project::environments).post(settings::project::save_environment))
         .route("/settings/{org}/projects/{project}/filters/",                get(settings::project::filters).post(settings::project::save_filters))
+        .route("/settings/{org}/projects/{project}/grouping/",               get(settings::grouping::show).post(settings::grouping::save))
+        .route("/settings/{org}/projects/{project}/alerts/",                 get(settings::alerts::list))
+        .route("/settings/{org}/projects/{project}/alerts/new/",             get(settings::alerts::new_form).post(settings::alerts::create))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/",       get(settings::alerts::edit_form).post(settings::alerts::update))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/delete/", post(settings::alerts::delete))
+        .route("/settings/{org}/projects/{project}/alerts/{rule_id}/test/",  post(settings::alerts::test))
         .route_layer(middleware::from_fn_with_state(state.clone(), web::session::require_session));
 
     Router::new()

@@ -43,18 +43,66 @@ async fn rule_of(state: &AppState, project: &Project, rule_id: &str) -> ApiResul
     Ok((row, rule))
 }
 
+/// Check a rule object as the API and the web UI's alert forms receive it: a valid rule whose new
+/// webhooks may be reached (`previous` is the stored rule being replaced; its webhooks were checked).
+pub async fn check_rule(state: &AppState, value: &Value, previous: Option<&Rule>) -> Result<Rule, String> {
+    let rule = Rule::from_api(value, previous).map_err(|e| e.to_string())?;
+    for webhook in rule.webhooks() {
+        let kept = previous.is_some_and(|p| p.webhooks().any(|w| w == webhook));
+        if !kept && let Err(err) = ssrf::check_url(webhook, state.config.allow_private_webhooks).await {
+            return Err(format!("slack_webhook: {err}"));
+        }
+    }
+    Ok(rule)
+}
+
 /// Parse and check a body: valid rule, webhooks allowed.
 async fn parse(state: &AppState, body: &[u8], previous: Option<&Rule>) -> ApiResult<Rule> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let rule = Rule::from_api(&value, previous).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    check_rule(state, &value, previous).await.map_err(ApiError::BadRequest)
+}
+
+/// One test message's outcome.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The webhook, masked.
+    pub webhook: String,
+    /// The HTTP status, if a response came.
+    pub http_status: Option<i64>,
+    /// What went wrong, if it did.
+    pub error: Option<String>,
+}
+
+/// Send a test message to each of a rule's webhooks now, logging each attempt in its delivery log.
+pub async fn deliver_test(
+    state: &AppState,
+    project: &Project,
+    row: &AlertRuleRow,
+    rule: &Rule,
+) -> Result<Vec<TestOutcome>, crate::store::StoreError> {
+    let payload = slack::test_message(project, &rule.name, &state.config.public_url()).to_string();
+    let mut outcomes = Vec::new();
     for webhook in rule.webhooks() {
-        let kept = previous.is_some_and(|p| p.webhooks().any(|w| w == webhook));
-        if !kept && let Err(err) = ssrf::check_url(webhook, state.config.allow_private_webhooks).await {
-            return Err(ApiError::BadRequest(format!("slack_webhook: {err}")));
-        }
+        let outcome = state.notifier.sender.post(webhook, &payload).await;
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        let http_status = match &outcome {
+            Ok(status) => Some(i64::from(*status)),
+            Err(err) => err.http_status(),
+        };
+        state
+            .store
+            .record_delivery(&NewDelivery {
+                rule_id: row.id,
+                attempted_at: Millis::now(),
+                status: if error.is_none() { "test" } else { "test_failed" }.to_owned(),
+                http_status,
+                error: error.clone(),
+            })
+            .await?;
+        outcomes.push(TestOutcome { webhook: mask_webhook(webhook), http_status, error });
     }
-    Ok(rule)
+    Ok(outcomes)
 }
 
 /// `GET /api/0/projects/{org}/{project}/rules/`.
@@ -139,36 +187,16 @@ pub async fn send_test(
     require(&user, "write")?;
     let project = project(&state, &org, &slug).await?;
     let (row, rule) = rule_of(&state, &project, &rule_id).await?;
-    let payload = slack::test_message(&project, &rule.name, &state.config.public_url()).to_string();
-    let mut results = Vec::new();
-    let mut failures = Vec::new();
-    for webhook in rule.webhooks() {
-        let outcome = state.notifier.sender.post(webhook, &payload).await;
-        let error = outcome.as_ref().err().map(ToString::to_string);
-        let http_status = match &outcome {
-            Ok(status) => Some(i64::from(*status)),
-            Err(err) => err.http_status(),
-        };
-        state
-            .store
-            .record_delivery(&NewDelivery {
-                rule_id: row.id,
-                attempted_at: Millis::now(),
-                status: if error.is_none() { "test" } else { "test_failed" }.to_owned(),
-                http_status,
-                error: error.clone(),
-            })
-            .await?;
-        if let Some(error) = &error {
-            failures.push(format!("{}: {error}", mask_webhook(webhook)));
-        }
-        results
-            .push(json!({"webhook": mask_webhook(webhook), "status": if error.is_none() { "sent" } else { "failed" },
-                            "httpStatus": http_status, "error": error}));
-    }
+    let outcomes = deliver_test(&state, &project, &row, &rule).await?;
+    let failures: Vec<String> =
+        outcomes.iter().filter_map(|o| o.error.as_ref().map(|e| format!("{}: {e}", o.webhook))).collect();
     if !failures.is_empty() {
         return Err(ApiError::BadRequest(format!("test message not delivered: {}", failures.join("; "))));
     }
+    let results: Vec<Value> = outcomes
+        .iter()
+        .map(|o| json!({"webhook": o.webhook, "status": "sent", "httpStatus": o.http_status, "error": null}))
+        .collect();
     Ok(Json(json!({"results": results})))
 }
 

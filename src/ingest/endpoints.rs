@@ -43,7 +43,7 @@ pub async fn envelope(
     let key = authorize(&state, &public_key, project_id).await?;
     limits::check_envelope(&envelope).map_err(|e| IngestError::TooLarge(e.to_string()))?;
 
-    let grouping = crate::grouping::GroupingConfig::default();
+    let grouping = grouping_config(&state, &key).await?;
     let filters = inbound_filters(&state, &key).await?;
     let mut ctx = context(
         &state,
@@ -89,7 +89,7 @@ pub async fn store(
         return Err(IngestError::EmptyBody);
     }
     let json = legacy_store_body(bytes, limits::MAX_EVENT_BYTES).map_err(IngestError::Decode)?;
-    let grouping = crate::grouping::GroupingConfig::default();
+    let grouping = grouping_config(&state, &key).await?;
     let filters = inbound_filters(&state, &key).await?;
     let mut ctx = context(&state, &key, &parts.headers, &parts.extensions, auth.client.as_deref(), &grouping);
     ctx.filters = Some(&filters);
@@ -155,6 +155,17 @@ async fn inbound_filters(
 ) -> Result<std::sync::Arc<super::filters::InboundFilters>, IngestError> {
     state.filters.get(&state.store, key.project_id).await.map_err(|err| {
         tracing::error!(error = %crate::telemetry::Chain(&err), "inbound filter lookup failed");
+        IngestError::Unavailable
+    })
+}
+
+/// The project's grouping rules (cached; see [`super::grouping_rules`]).
+async fn grouping_config(
+    state: &AppState,
+    key: &KeyInfo,
+) -> Result<std::sync::Arc<crate::grouping::GroupingConfig>, IngestError> {
+    state.grouping.get(&state.store, key.project_id).await.map_err(|err| {
+        tracing::error!(error = %crate::telemetry::Chain(&err), "grouping rules lookup failed");
         IngestError::Unavailable
     })
 }

@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod endpoints;
 pub mod error;
 pub mod filters;
+pub mod grouping_rules;
 pub mod limits;
 pub mod process;
 

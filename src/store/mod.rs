@@ -274,6 +274,12 @@ backend_api! {
     fn find_project_filters(&self, project_id: i64) -> Option<ProjectFilters>;
     /// Save a project's inbound filters.
     fn save_project_filters(&self, filters: &ProjectFilters) -> ();
+    /// A project's grouping rules, if any were saved (ops/grouping.rs).
+    fn find_project_grouping(&self, project_id: i64) -> Option<ProjectGrouping>;
+    /// Save a project's grouping rules (validated by the caller).
+    fn save_project_grouping(&self, grouping: &ProjectGrouping) -> ();
+    /// An issue's grouping hashes with how many events each is the primary hash of.
+    fn list_issue_hashes(&self, issue_id: i64) -> Vec<IssueHash>;
 
     // --- web UI: read models (ops/web.rs) ---
     /// Hourly counts `(issue, hour, count)` of several issues since a time (sparklines).
@@ -302,6 +308,9 @@ backend_api! {
     /// Merge issues of one project into the one with the most events (hashes, events and counts
     /// move); returns it. `NotFound` for an unknown id, `Conflict` across projects.
     fn merge_issues(&self, ids: &[i64], actor: Option<i64>) -> i64;
+    /// Move one hash of an issue, with the events whose primary hash it is and their counts, into a new
+    /// issue; returns it. `NotFound` if the issue does not have the hash, `Conflict` if it is its only one.
+    fn unmerge_hash(&self, issue_id: i64, hash: &str, actor: Option<i64>) -> i64;
     /// Delete issues with their events; with `discard`, later events with their hashes are dropped.
     fn delete_issues(&self, ids: &[i64], discard: bool) -> ();
     /// Create an alert rule.
@@ -335,6 +344,8 @@ backend_api! {
     fn issue_top_tags(&self, issue_id: i64, limit: i64) -> Vec<TagValueCount>;
     /// Apply an evaluation pass in one transaction: consume facts, respect intervals, queue messages.
     fn commit_alert_evaluation(&self, commit: &AlertCommit) -> AlertCommitOutcome;
+    /// When each rule of a project last fired for any issue: `(rule_id, last_fired_at)`.
+    fn alert_rules_last_fired(&self, project_id: i64) -> Vec<(i64, Millis)>;
     /// Every rule of an issue's project with its latest verdict on the issue.
     fn issue_rule_statuses(&self, issue_id: i64) -> Vec<IssueRuleStatus>;
 

@@ -39,6 +39,9 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(options.acquire_timeout)
+            // A transaction dropped on an error path only queues its ROLLBACK; until the connection is
+            // used again it would sit "idle in transaction" holding row locks. A ping on release sends it.
+            .after_release(|conn, _| Box::pin(async move { conn.ping().await.map(|()| true) }))
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
@@ -83,6 +86,8 @@ impl Backend for PgStore {
     ops::workflow!();
     ops::alerts!();
     ops::outbox!();
+    ops::grouping!();
+    ops::unmerge!();
 }
 
 ops::ingest_fns!();

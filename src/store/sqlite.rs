@@ -105,6 +105,8 @@ impl Backend for SqliteStore {
     ops::workflow!();
     ops::alerts!();
     ops::outbox!();
+    ops::grouping!();
+    ops::unmerge!();
 }
 
 ops::ingest_fns!();

@@ -1,6 +1,6 @@
 //! `POST /organizations/{org}/issues/{issue_id}/actions/`: the issue page's workflow forms (resolve,
 //! resolve in the next release or a given one, ignore with a condition, unresolve, assign, bookmark,
-//! comment, delete, delete and discard). Each is a plain form that redirects back, so it works
+//! comment, delete, delete and discard, unmerge one hash into a new issue). Each is a plain form that redirects back, so it works
 //! without JavaScript; the store call is the same one the JSON API makes.
 
 use axum::Form;
@@ -12,7 +12,7 @@ use super::issue_page::visible_issue;
 use super::session::CurrentUser;
 use super::{WebError, WebResult, see_other};
 use crate::app::AppState;
-use crate::store::{IgnoreCondition, IssueUpdate, StatusChange};
+use crate::store::{IgnoreCondition, IssueUpdate, StatusChange, StoreError};
 
 /// Longest comment accepted.
 const MAX_COMMENT_CHARS: usize = 10_000;
@@ -33,6 +33,8 @@ pub struct ActionForm {
     assignee: String,
     #[serde(default)]
     text: String,
+    #[serde(default)]
+    hash: String,
 }
 
 fn number(field: &str, name: &str) -> WebResult<Option<i64>> {
@@ -107,6 +109,23 @@ pub async fn act(
             user.require_admin()?;
             state.store.delete_issues(&[issue.id], form.action == "discard").await?;
             return Ok(see_other(&format!("/organizations/{org}/issues/")));
+        }
+        "unmerge" => {
+            let hash = form.hash.trim();
+            if hash.is_empty() || hash.len() > 64 || !hash.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(WebError::BadRequest("Pick a hash of this issue.".to_owned()));
+            }
+            let created = match state.store.unmerge_hash(issue.id, hash, actor).await {
+                Ok(id) => id,
+                Err(StoreError::NotFound) => return Err(WebError::NotFound("This issue has no such hash.".to_owned())),
+                Err(StoreError::Conflict) => {
+                    return Err(WebError::BadRequest(
+                        "This is the issue's only hash: there is nothing to split off.".to_owned(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            return Ok(see_other(&format!("/organizations/{org}/issues/{created}/")));
         }
         other => return Err(WebError::BadRequest(format!("Unknown action {other:?}."))),
     };

@@ -1,6 +1,7 @@
 //! `GET /organizations/{org}/issues/{issue_id}/` (the latest event) and `…/events/{event_id}/`: the
 //! issue header, its frequency chart (24 h or 30 d), tag distributions, events with latest / oldest /
-//! previous / next, the event view, the workflow actions and the activity log with comments; plus
+//! previous / next, the event view, why the event is in the issue (its grouping, recomputed with the
+//! project's rules, and the issue's hashes), the workflow actions and the activity log with comments; plus
 //! `…/events/{event_id}/json/` to download the raw normalized event.
 
 use askama::Template;
@@ -12,10 +13,11 @@ use serde::Deserialize;
 
 use super::event_view::{self, EventView};
 use super::format::{ago, compact, datetime};
+use super::grouping_view::{self, GroupingView};
 use super::session::CurrentUser;
 use super::{Nav, OrgScope, WebError, WebResult, charts};
 use crate::app::AppState;
-use crate::store::{EventNeighbors, Issue, Millis, Project, StoredEvent, TagTop};
+use crate::store::{EventNeighbors, Issue, IssueHash, Millis, Project, StoredEvent, TagTop};
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -54,6 +56,18 @@ pub struct ActivityLine {
     pub at: String,
 }
 
+/// One alert rule's latest verdict on the issue, for the Alerts panel.
+pub struct AlertLine {
+    /// The rule's name.
+    pub name: String,
+    /// `fired`, `not fired`, `not evaluated` or `disabled`.
+    pub status: &'static str,
+    /// Why (the evaluator's reason).
+    pub reason: String,
+    /// When it last fired for this issue, relative.
+    pub last_fired: Option<String>,
+}
+
 /// The issue page.
 #[derive(Template, WebTemplate)]
 #[template(path = "issue.html")]
@@ -82,6 +96,9 @@ pub struct IssuePage {
     view: EventView,
     all_frames: bool,
     activity: Vec<ActivityLine>,
+    grouping: Option<GroupingView>,
+    hashes: Vec<IssueHash>,
+    alerts: Vec<AlertLine>,
     base: String,
 }
 
@@ -176,12 +193,16 @@ async fn render(
         None => store.list_issue_events(issue.id, 1, 0).await?.pop(),
     };
     let all_frames = params.frames == "all";
-    let (view, nav_events) = match &event {
-        Some(e) => (
-            event_view::build(&crate::api::serialize::payload(e)?, all_frames),
-            store.event_neighbors(issue.id, e).await?,
-        ),
-        None => (EventView::default(), EventNeighbors::default()),
+    let hashes = store.list_issue_hashes(issue.id).await?;
+    let (view, nav_events, grouping) = match &event {
+        Some(e) => {
+            let payload = crate::api::serialize::payload(e)?;
+            let config = state.grouping.get(store, issue.project_id).await?;
+            let issue_hashes: Vec<String> = hashes.iter().map(|h| h.hash.clone()).collect();
+            let grouping = grouping_view::explain(&payload, &config, &issue_hashes);
+            (event_view::build(&payload, all_frames), store.event_neighbors(issue.id, e).await?, Some(grouping))
+        }
+        None => (EventView::default(), EventNeighbors::default(), None),
     };
     let thirty = params.period == "30d";
     let chart = if thirty {
@@ -239,6 +260,22 @@ async fn render(
             }
         })
         .collect();
+    let alerts = store
+        .issue_rule_statuses(issue.id)
+        .await?
+        .into_iter()
+        .map(|s| AlertLine {
+            status: match (s.enabled, s.fired) {
+                (false, _) => "disabled",
+                (true, None) => "not evaluated",
+                (true, Some(true)) => "fired",
+                (true, Some(false)) => "not fired",
+            },
+            name: s.rule_name,
+            reason: s.reason.unwrap_or_default(),
+            last_fired: s.last_fired_at.map(|t| ago(t, now)),
+        })
+        .collect();
     Ok(IssuePage {
         nav: Nav::new(user, &scope.org.slug, "issues"),
         short_id: crate::api::serialize::short_id(&project.slug, issue.short_id),
@@ -262,6 +299,9 @@ async fn render(
         view,
         all_frames,
         activity,
+        grouping,
+        hashes,
+        alerts,
         base,
         issue,
         project,
@@ -332,6 +372,17 @@ fn describe(kind: &str, data: &serde_json::Value) -> (String, Option<String>) {
         "merge" => format!(
             "merged {} issue(s) into this one",
             data.get("issues").and_then(|v| v.as_array()).map_or(0, Vec::len)
+        ),
+        "unmerge" => format!(
+            "unmerged hash {} ({} event(s)) into issue #{}",
+            s("hash"),
+            data.get("events").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            data.get("issue").and_then(serde_json::Value::as_i64).unwrap_or(0)
+        ),
+        "unmerged_from" => format!(
+            "split this issue off issue #{} (hash {})",
+            data.get("issue").and_then(serde_json::Value::as_i64).unwrap_or(0),
+            s("hash")
         ),
         other => other.replace('_', " "),
     };

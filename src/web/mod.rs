@@ -11,6 +11,7 @@ pub mod auth;
 pub mod charts;
 pub mod event_view;
 pub mod format;
+pub mod grouping_view;
 pub mod issue_actions;
 pub mod issue_page;
 pub mod issues;

@@ -20,6 +20,8 @@ mod setup;
 mod shutdown;
 mod store_contract;
 mod store_ingest;
+mod web_alerts;
 mod web_auth;
+mod web_grouping;
 mod web_issues;
 mod web_settings;

@@ -168,6 +168,9 @@ macro_rules! accounts {
                 .execute(&mut *tx)
                 .await?;
             if used.rows_affected() == 0 {
+                // Roll back explicitly: a dropped transaction leaves its connection idle in the
+                // transaction, holding locks, until the pool reuses it.
+                tx.rollback().await?;
                 return Err($crate::store::StoreError::NotFound);
             }
             let user = sqlx::query_as(

@@ -194,7 +194,7 @@ macro_rules! ingest_fns {
             for chunk in $crate::store::rollup::pieces(&rollup.events) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, \
-                     title, message, environment, release, user_key, payload) ",
+                     title, message, environment, release, user_key, payload, primary_hash) ",
                 );
                 sql.push_values(chunk, |mut row, e| {
                     let ev = e.event;
@@ -211,7 +211,8 @@ macro_rules! ingest_fns {
                         .push_bind(ev.environment.as_deref())
                         .push_bind(ev.release.as_deref())
                         .push_bind(ev.user_key.as_deref())
-                        .push_bind(ev.payload.as_slice());
+                        .push_bind(ev.payload.as_slice())
+                        .push_bind(ev.hashes.first().map(String::as_str));
                 });
                 sql.build().execute(&mut **tx).await?;
             }

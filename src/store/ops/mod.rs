@@ -11,18 +11,22 @@
 
 mod accounts;
 mod alerts;
+mod grouping;
 mod ingest;
 mod issues;
 mod outbox;
 mod projects;
+mod unmerge;
 mod web;
 mod workflow;
 
 pub(crate) use accounts::accounts;
 pub(crate) use alerts::{alert_fns, alerts, rule_columns};
+pub(crate) use grouping::grouping;
 pub(crate) use ingest::{ingest, ingest_fns};
 pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
 pub(crate) use outbox::outbox;
 pub(crate) use projects::{key_columns, project_select, projects};
+pub(crate) use unmerge::unmerge;
 pub(crate) use web::web;
 pub(crate) use workflow::{workflow, workflow_fns, workflow_write_fns};

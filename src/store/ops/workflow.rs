@@ -20,6 +20,7 @@ macro_rules! workflow {
                 let current: Option<(Option<i64>,)> =
                     sqlx::query_as("SELECT assignee_id FROM issues WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
                 let Some((current_assignee,)) = current else {
+                    tx.rollback().await?;
                     return Err($crate::store::StoreError::NotFound);
                 };
                 if let Some(status) = &update.status {
@@ -160,14 +161,20 @@ macro_rules! workflow {
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                issues.push(row.ok_or($crate::store::StoreError::NotFound)?);
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Err($crate::store::StoreError::NotFound);
+                };
+                issues.push(row);
             }
             issues.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
             issues.dedup_by_key(|i| i.0);
             let Some(&(target, project_id, _)) = issues.first() else {
+                tx.rollback().await?;
                 return Err($crate::store::StoreError::NotFound);
             };
             if issues.iter().any(|i| i.1 != project_id) {
+                tx.rollback().await?;
                 return Err($crate::store::StoreError::Conflict);
             }
             for &(source, _, _) in &issues[1..] {
@@ -226,6 +233,7 @@ macro_rules! workflow {
                 // Events, hashes, rollups and activity go with it (ON DELETE CASCADE).
                 let done = sqlx::query("DELETE FROM issues WHERE id = $1").bind(id).execute(&mut *tx).await?;
                 if done.rows_affected() == 0 {
+                    tx.rollback().await?;
                     return Err($crate::store::StoreError::NotFound);
                 }
             }

@@ -131,3 +131,23 @@ pub struct ProjectFilters {
     /// Globs over the release, one per line.
     pub releases: String,
 }
+
+/// A project's grouping rules in Sentry's text syntax (empty: built-in rules only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProjectGrouping {
+    /// The project.
+    pub project_id: i64,
+    /// Fingerprint rules, one per line (`error.type:KeyError -> keys`).
+    pub fingerprint_rules: String,
+    /// Stack-trace rules, one per line (`stack.module:vendor.* -app`).
+    pub stacktrace_rules: String,
+}
+
+/// One grouping hash of an issue, with the events stored under it as their primary hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueHash {
+    /// The hash (32 hex digits).
+    pub hash: String,
+    /// Events whose primary hash it is.
+    pub events: i64,
+}
