@@ -218,6 +218,25 @@ async fn a_resolved_issue_that_comes_back_alerts_as_a_regression() {
 }
 
 #[tokio::test]
+async fn an_ignored_issue_that_wakes_up_at_ingest_alerts_as_reappeared() {
+    let alerts = Alerts::new().await;
+    let slack = Receiver::start().await;
+    alerts.rule(rule_body(&slack.hook("back"), json!([{"id": "reappeared_event"}]), json!({"name": "back"}))).await;
+    alerts.send(&event_id(1), "KeyError", |_| {}).await;
+    notify::run_once(&alerts.app.state).await.unwrap();
+    let body = json!({"status": "ignored", "statusDetails": {"ignoreCount": 2}});
+    let (status, _) = alerts.call("PUT", "/api/0/issues/1/", Some(body)).await;
+    assert_eq!(status, 200);
+    alerts.send(&event_id(2), "KeyError", |_| {}).await;
+    notify::run_once(&alerts.app.state).await.unwrap();
+    assert!(slack.received().is_empty(), "still ignored after one more event");
+    alerts.send(&event_id(3), "KeyError", |_| {}).await;
+    notify::run_once(&alerts.app.state).await.unwrap();
+    assert_eq!(slack.received().len(), 1, "the ignore condition ended with this event: one message");
+    assert_eq!(alerts.app.store().find_issue(1).await.unwrap().unwrap().status, "unresolved");
+}
+
+#[tokio::test]
 async fn tag_and_user_conditions_and_reappeared_facts() {
     let alerts = Alerts::new().await;
     let slack = Receiver::start().await;
