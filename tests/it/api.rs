@@ -2,8 +2,6 @@
 
 use axum::body::Body;
 use axum::http::Request;
-use faultline::secrets::hash_token;
-use faultline::store::{NewApiToken, NewUser};
 use serde_json::{Value, json};
 
 use crate::support::envelope::{envelope, error_event, event_item, post};
@@ -23,21 +21,7 @@ impl Api {
     async fn new(scopes: &str) -> Self {
         let app = TestApp::spawn().await;
         let project = app.project("web").await;
-        let user = app
-            .store()
-            .create_user(&NewUser { email: "dev@example.com".into(), password_hash: None, is_admin: false })
-            .await
-            .unwrap();
-        let token = "t0ken".to_owned();
-        app.store()
-            .create_api_token(&NewApiToken {
-                user_id: user.id,
-                token_hash: hash_token(&token),
-                name: "t".into(),
-                scopes: scopes.into(),
-            })
-            .await
-            .unwrap();
+        let token = app.api_token("dev@example.com", scopes).await;
         for (id, ty, value) in [
             (ID1, "ZeroDivisionError", "division by zero"),
             (ID2, "ZeroDivisionError", "division by zero"),

@@ -55,6 +55,24 @@ impl TestApp {
         TestProject { id: project.id, key: key.public_key, key_id: key.id }
     }
 
+    /// A (non-admin) user with an API token of `scopes`; returns the token.
+    pub async fn api_token(&self, email: &str, scopes: &str) -> String {
+        let user = self
+            .store()
+            .create_user(&faultline::store::NewUser { email: email.into(), password_hash: None, is_admin: false })
+            .await
+            .unwrap();
+        let token = format!("token-{}", faultline::secrets::random_hex(8));
+        let new = faultline::store::NewApiToken {
+            user_id: user.id,
+            token_hash: faultline::secrets::hash_token(&token),
+            name: "test".into(),
+            scopes: scopes.into(),
+        };
+        self.store().create_api_token(&new).await.unwrap();
+        token
+    }
+
     /// Serve the router on a real TCP port; returns the base URL (`http://127.0.0.1:PORT`).
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

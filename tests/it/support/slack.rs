@@ -13,8 +13,6 @@ use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use faultline::config::Config;
-use faultline::secrets::hash_token;
-use faultline::store::{NewApiToken, NewUser};
 use serde_json::{Value, json};
 
 use super::envelope::{envelope, error_event, event_item, post};
@@ -99,21 +97,7 @@ impl Alerts {
     pub async fn with_config(config: Config) -> Self {
         let app = TestApp::with_config(config).await;
         let project = app.project("web").await;
-        let user = app
-            .store()
-            .create_user(&NewUser { email: "ops@example.com".into(), password_hash: None, is_admin: false })
-            .await
-            .unwrap();
-        let token = "alert-t0ken".to_owned();
-        app.store()
-            .create_api_token(&NewApiToken {
-                user_id: user.id,
-                token_hash: hash_token(&token),
-                name: "t".into(),
-                scopes: "project:read project:write event:read event:write".into(),
-            })
-            .await
-            .unwrap();
+        let token = app.api_token("ops@example.com", "project:read project:write event:read event:write").await;
         Self { app, project, token }
     }
 
