@@ -333,13 +333,7 @@ mod tests {
     }
 
     fn chain(err: &ConfigError) -> String {
-        let mut text = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            text = format!("{text}: {cause}");
-            source = cause.source();
-        }
-        text
+        crate::telemetry::Chain(err).to_string()
     }
 
     #[test]

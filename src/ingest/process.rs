@@ -158,7 +158,7 @@ pub fn process_envelope(
             },
             ItemType::ClientReport => match parse_client_report(&item.payload) {
                 Ok(report) => {
-                    let hour = hour_of(report.timestamp.unwrap_or(ctx.received_at));
+                    let hour = Millis::from(report.timestamp.unwrap_or(ctx.received_at)).hour_start();
                     let all = [
                         &report.discarded_events,
                         &report.rate_limited_events,
@@ -302,7 +302,7 @@ fn session_counts(release: &str, environment: Option<&str>, started: OffsetDateT
     SessionCounts {
         release: release.to_owned(),
         environment: environment.unwrap_or_default().to_owned(),
-        hour: hour_of(started),
+        hour: Millis::from(started).hour_start(),
         started: 0,
         errored: 0,
         crashed: 0,
@@ -310,11 +310,6 @@ fn session_counts(release: &str, environment: Option<&str>, started: OffsetDateT
         exited: 0,
         errored_session: None,
     }
-}
-
-fn hour_of(t: OffsetDateTime) -> Millis {
-    let ms = Millis::from(t).0;
-    Millis(ms - ms.rem_euclid(3_600_000))
 }
 
 fn to_i64(n: u64) -> i64 {

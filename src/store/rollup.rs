@@ -69,8 +69,6 @@ pub struct Rollup<'a> {
     pub releases: HashMap<(i64, &'a str), (Span, Millis, BTreeSet<i64>)>,
 }
 
-const HOUR_MS: i64 = 3_600_000;
-
 /// Split rows into pieces of 256, 128, …, 1 (binary decomposition of the length), so that a
 /// multi-row statement only ever has one of nine shapes: each stays in the prepared-statement cache
 /// instead of PostgreSQL parsing and planning a new text for every batch size.
@@ -104,7 +102,7 @@ impl<'a> Rollup<'a> {
                 entry.0 += 1;
                 entry.1.widen(at);
             }
-            *self.hourly.entry((issue, Millis(at.0 - at.0.rem_euclid(HOUR_MS)))).or_insert(0) += 1;
+            *self.hourly.entry((issue, at.hour_start())).or_insert(0) += 1;
             if let Some(user) = &ev.user_key {
                 let entry = self.users.entry((issue, user.as_str())).or_insert((Span::new(at), None));
                 entry.0.widen(at);
@@ -130,6 +128,8 @@ impl<'a> Rollup<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HOUR_MS: i64 = 3_600_000;
 
     fn event(id: &str, at: i64, user: Option<&str>) -> NewEvent {
         NewEvent {

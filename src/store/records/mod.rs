@@ -38,6 +38,11 @@ impl Millis {
         )
     }
 
+    /// The start of the hour this time falls in (the key of hourly rollups).
+    pub fn hour_start(self) -> Self {
+        Self(self.0 - self.0.rem_euclid(3_600_000))
+    }
+
     /// This time plus a number of seconds.
     pub fn plus_secs(self, secs: i64) -> Self {
         Self(self.0.saturating_add(secs.saturating_mul(1000)))
