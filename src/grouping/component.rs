@@ -294,8 +294,11 @@ impl Component {
     pub fn description(&self) -> String {
         fn walk<'a>(c: &'a Component, root: bool, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
             path.extend(c.name);
-            // An unnamed leaf adds nothing (see below).
-            for child in c.children().filter(|c| c.contributes && (c.name.is_some() || !c.values.children().is_empty()))
+            // An unnamed leaf adds nothing (see below), and below a stack trace there are only
+            // frames and their leaves, none of them named: nothing to walk there.
+            let children = if c.id == "stacktrace" { &[][..] } else { c.values.children() };
+            for child in
+                children.iter().filter(|c| c.contributes && (c.name.is_some() || !c.values.children().is_empty()))
             {
                 walk(child, false, path, best);
             }
