@@ -86,30 +86,33 @@ impl<'a> Stack<'a> {
         exception: &ExceptionData<'_>,
         config: &'a GroupingConfig,
     ) -> Self {
-        let frames: Vec<Frame<'a>> =
+        let mut frames: Vec<Frame<'a>> =
             frames_of(stacktrace).into_iter().map(|raw| normalize_frame(raw, event_platform)).collect();
         let mut rule_frames: Vec<MatchFrame<'a>> = frames.iter().map(match_frame).collect();
         let present = rule_frames.iter().fold(0, |acc: Families, f| acc | f.family);
-        let rule_sets = config.enhancements.rule_sets();
-        // Frame fields never change while rules run: both passes share the index lookups.
-        let candidates = rule_sets.map(|set| set.candidates(&rule_frames));
-        for (set, candidates) in rule_sets.iter().zip(&candidates) {
-            enhancers::apply_modifiers(set, candidates, &mut rule_frames, exception, present);
+        // Frame fields never change while rules run: both passes share the index lookups. Most
+        // projects have no rules of their own: an empty set has nothing to look up.
+        let rule_sets = config.enhancements.rule_sets().map(|set| {
+            let candidates = (!set.rules.is_empty()).then(|| set.candidates(&rule_frames));
+            (set, candidates)
+        });
+        for (set, candidates) in &rule_sets {
+            if let Some(candidates) = candidates {
+                enhancers::apply_modifiers(set, candidates, &mut rule_frames, exception, present);
+            }
         }
-        for (frame, rule_frame) in frames.iter().zip(&mut rule_frames) {
+        for (frame, rule_frame) in frames.iter_mut().zip(&mut rule_frames) {
             rule_frame.in_app = Some(rule_frame.in_app.unwrap_or(false));
             if rule_frame.in_app != frame.client_in_app {
                 rule_frame.orig_in_app = Some(frame.client_in_app);
             }
+            frame.in_app = rule_frame.in_app == Some(true);
         }
-        let frames = frames
-            .into_iter()
-            .zip(&rule_frames)
-            .map(|(frame, rule_frame)| Frame { in_app: rule_frame.in_app == Some(true), ..frame })
-            .collect();
         let mut updates = Vec::new();
-        for (set, candidates) in rule_sets.iter().zip(&candidates) {
-            enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);
+        for (set, candidates) in &rule_sets {
+            if let Some(candidates) = candidates {
+                enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);
+            }
         }
         Stack { frames, rule_frames, updates }
     }
@@ -239,8 +242,8 @@ fn family_bits(family: &str) -> Families {
 
 /// Path-like fields match case-insensitively with `/` separators.
 fn path_value(value: &str) -> Cow<'_, str> {
-    // Branch-free over the bytes, so it vectorizes.
-    let clean = value.bytes().fold(true, |ok, b| ok & (b < 0x80) & (b != b'\\') & !b.is_ascii_uppercase());
+    // Branch-free over the byte slice, so it vectorizes.
+    let clean = value.as_bytes().iter().fold(true, |ok, &b| ok & (b < 0x80) & (b != b'\\') & !b.is_ascii_uppercase());
     if clean {
         return Cow::Borrowed(value);
     }

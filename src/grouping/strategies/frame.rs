@@ -88,6 +88,7 @@ impl<'a> Leaf<'a> {
     }
 
     /// The component; strings too long to keep inline are the next bytes of `buffer`.
+    #[inline]
     fn build(self, buffer: &Arc<str>, offset: &mut usize) -> Component {
         let mut component = match self.text {
             None => Component::empty(self.id),
@@ -200,10 +201,10 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     let trimmed = if ends_ascii { &s[start..end] } else { s.trim() };
     if trimmed.is_ascii() {
         // Besides ' ', `char::is_whitespace` accepts the ASCII bytes 9..=13. Branch-free folds
-        // (no early exit), so both checks vectorize.
+        // (no early exit) over slices, so both checks vectorize.
         let bytes = trimmed.as_bytes();
         let other_space = bytes.iter().fold(false, |acc, &b| acc | (b.wrapping_sub(9) < 5));
-        let pairs = bytes.iter().zip(bytes.iter().skip(1));
+        let pairs = bytes.iter().zip(bytes.get(1..).unwrap_or_default());
         let double_space = pairs.fold(false, |acc, (&a, &b)| acc | ((a == b' ') & (b == b' ')));
         if !other_space && !double_space {
             return Cow::Borrowed(trimmed);
