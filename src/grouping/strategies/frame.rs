@@ -24,7 +24,8 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::grouping::component::{Component, Text};
-use crate::grouping::frames::Frame;
+use crate::grouping::enhancers::{FAMILY_JAVASCRIPT, FAMILY_NATIVE};
+use crate::grouping::frames::{Frame, Platform};
 use crate::grouping::text::INLINE;
 
 fn re(pattern: &str) -> Regex {
@@ -41,9 +42,6 @@ static JAVA_ENHANCER_BY: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?EnhancerB
 static JAVA_FAST_CLASS_BY: LazyLock<Regex> =
     LazyLock::new(|| re(r"(\$\$?FastClassBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?"));
 static JAVA_HIBERNATE: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?HibernateProxy\$?\$)\w+(_[0-9]+)?"));
-
-/// Platforms whose context lines are trusted for grouping.
-const CONTEXT_LINE_PLATFORMS: [&str; 5] = ["javascript", "node", "python", "php", "ruby"];
 
 /// Whether `path` is a URL; `file:` counts only when `files_count` is set.
 pub fn has_url_origin(path: Option<&str>, files_count: bool) -> bool {
@@ -143,8 +141,8 @@ pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
 
 /// Decides one frame's leaves (appended to `leaves`) and its flag.
 fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode {
-    let platform = frame.platform;
-    let javascript = frame.family == "javascript";
+    let platform = frame.kind;
+    let javascript = frame.family == FAMILY_JAVASCRIPT;
     let mut filename = filename_leaf(frame, platform);
     let module = module_leaf(frame, platform);
     if module.contributes && filename.contributes {
@@ -153,7 +151,7 @@ fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode
     let context_line = frame
         .context_line
         .as_deref()
-        .filter(|_| CONTEXT_LINE_PLATFORMS.contains(&platform))
+        .filter(|_| platform.has_context_lines())
         .map(|line| context_line_leaf(frame, line, javascript));
     let context_usable = context_line.as_ref().is_some_and(|c| c.contributes);
     let mut function = function_leaf(frame, platform, context_usable);
@@ -223,7 +221,7 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
+fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: Platform) -> Leaf<'a> {
     let Some(filename) = frame.filename.as_deref() else {
         return Leaf::empty("filename");
     };
@@ -243,7 +241,7 @@ fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
         component.ignore("ignored because filename is anonymous");
     } else if basename == "[native code]" {
         component.ignore("ignored because filename suggests native code");
-    } else if platform == "java" {
+    } else if platform == Platform::Java {
         let cleaned = JAVA_ASSIST.replace_all(&basename, "$1<auto>");
         if cleaned != basename {
             component.replace_text(cleaned.into_owned(), "cleaned javassist parts");
@@ -252,14 +250,14 @@ fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
     component
 }
 
-fn module_leaf<'a>(frame: &Frame<'a>, platform: &str) -> Leaf<'a> {
+fn module_leaf<'a>(frame: &Frame<'a>, platform: Platform) -> Leaf<'a> {
     let Some(module) = frame.module else {
         return Leaf::empty("module");
     };
     let mut component = Leaf::new("module", module);
-    if platform == "javascript" && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
+    if platform == Platform::Javascript && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
         component.ignore("ignored bad javascript module");
-    } else if platform == "java" {
+    } else if platform == Platform::Java {
         if module.contains("$$Lambda$") {
             component.ignore("ignored java lambda");
         }
@@ -302,8 +300,8 @@ fn context_line_leaf<'a>(frame: &Frame<'_>, raw_line: &'a str, javascript: bool)
     component
 }
 
-fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool) -> Leaf<'a> {
-    let name = if platform == "csharp" {
+fn function_leaf<'a>(frame: &'a Frame<'_>, platform: Platform, context_usable: bool) -> Leaf<'a> {
+    let name = if platform == Platform::Csharp {
         frame.raw_function.or(frame.function.as_deref())
     } else {
         frame.function.as_deref().or(frame.raw_function)
@@ -313,7 +311,7 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
     };
     let mut component = Leaf::new("function", name);
     match platform {
-        "ruby" => {
+        Platform::Ruby => {
             if name.starts_with("block ") {
                 component.replace_text("block", "ruby block");
             } else {
@@ -323,7 +321,7 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
                 }
             }
         }
-        "php" => {
+        Platform::Php => {
             if name.starts_with("[Anonymous") || name.starts_with("class@anonymous\0") {
                 component.ignore("ignored anonymous function");
             }
@@ -331,16 +329,16 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
                 component.replace_text(method, "anonymous class method");
             }
         }
-        "java" => {
+        Platform::Java => {
             if name.starts_with("lambda$") {
                 component.ignore("ignored lambda function");
             }
         }
         _ => match frame.family {
-            "native" if name == "<redacted>" || name == "<unknown>" => {
+            FAMILY_NATIVE if name == "<redacted>" || name == "<unknown>" => {
                 component.ignore("ignored unknown function");
             }
-            "javascript" => {
+            FAMILY_JAVASCRIPT => {
                 if let Some((_, short)) = name.rsplit_once('.') {
                     component.replace_text(short, "trimmed javascript function");
                 }
