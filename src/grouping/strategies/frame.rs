@@ -225,15 +225,18 @@ fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: Platform) -> Leaf<'a> {
     let Some(filename) = frame.filename.as_deref() else {
         return Leaf::empty("filename");
     };
-    let basename = match filename.bytes().rposition(|b| b == b'/' || b == b'\\') {
-        Some(separator) => &filename[separator + 1..],
-        None => filename,
-    };
-    let basename = if basename.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
-        Cow::Owned(basename.to_lowercase())
-    } else {
-        Cow::Borrowed(basename)
-    };
+    // One backward pass finds the basename and whether it needs lower-casing.
+    let bytes = filename.as_bytes();
+    let (mut start, mut lower) = (bytes.len(), true);
+    while let Some(&b) = start.checked_sub(1).and_then(|i| bytes.get(i)) {
+        if b == b'/' || b == b'\\' {
+            break;
+        }
+        lower &= b.is_ascii() && !b.is_ascii_uppercase();
+        start -= 1;
+    }
+    let basename = &filename[start..];
+    let basename = if lower { Cow::Borrowed(basename) } else { Cow::Owned(basename.to_lowercase()) };
     let mut component = Leaf::new("filename", basename.clone());
     if has_url_origin(frame.abs_path, false) {
         component.ignore("ignored because frame points to a URL");
