@@ -84,22 +84,53 @@ impl<'a> Leaf<'a> {
         self.text = Some(text.into());
         self.hint = Some(hint);
     }
+}
 
-    /// The component; strings too long to keep inline are the next bytes of `buffer`.
-    #[inline]
-    fn build(self, buffer: &Arc<str>, offset: &mut usize) -> Component {
-        let mut component = match self.text {
-            None => Component::empty(self.id),
+/// The leaves of a stack trace's frames, as components, while they are decided. Strings too
+/// long to keep inline are set aside and become one shared buffer once all are known.
+struct LeafList<'a> {
+    components: Vec<Component>,
+    /// `(index in components, string)` of the leaves whose string goes into the buffer.
+    long: Vec<(usize, Cow<'a, str>)>,
+}
+
+impl<'a> LeafList<'a> {
+    fn push(&mut self, leaf: Leaf<'a>) {
+        let mut component = match leaf.text {
+            None => Component::empty(leaf.id),
             Some(text) if text.len() > INLINE => {
-                let range = *offset..*offset + text.len();
-                *offset = range.end;
-                Component::leaf_in(self.id, buffer, range)
+                self.long.push((self.components.len(), text));
+                // A placeholder until the buffer exists (see `finish`).
+                Component::empty(leaf.id)
             }
-            Some(text) => Component::leaf(self.id, Text::copied(&text)),
+            Some(text) => Component::leaf(leaf.id, Text::copied(&text)),
         };
-        component.contributes = self.contributes;
-        component.hint = self.hint.map(Text::from);
-        component
+        component.contributes = leaf.contributes;
+        component.hint = leaf.hint.map(Text::from);
+        self.components.push(component);
+    }
+
+    fn len(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The leaves, their long strings now ranges of one shared buffer.
+    fn finish(self) -> Arc<[Component]> {
+        let mut components = self.components;
+        let buffer: String = self.long.iter().map(|(_, text)| &**text).collect();
+        let buffer: Arc<str> = Arc::from(buffer);
+        let mut offset = 0;
+        for (idx, text) in &self.long {
+            let range = offset..offset + text.len();
+            offset = range.end;
+            if let Some(placeholder) = components.get_mut(*idx) {
+                let mut leaf = Component::leaf_in(placeholder.id, &buffer, range);
+                leaf.contributes = placeholder.contributes;
+                leaf.hint = placeholder.hint.take();
+                *placeholder = leaf;
+            }
+        }
+        Arc::from(components)
     }
 }
 
@@ -114,18 +145,9 @@ struct FrameNode {
 /// one shared list and all their long strings one shared buffer: a stack trace costs a handful
 /// of allocations, whatever its length.
 pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
-    let mut leaves = Vec::with_capacity(frames.len() * 4);
+    let mut leaves = LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::new() };
     let nodes: Vec<FrameNode> = frames.iter().map(|frame| frame_node(frame, &mut leaves)).collect();
-    let long = |leaf: &Leaf<'_>| leaf.text.as_deref().filter(|t| t.len() > INLINE).map(str::len);
-    let mut buffer = String::with_capacity(leaves.iter().filter_map(long).sum());
-    for leaf in &leaves {
-        if let Some(text) = leaf.text.as_deref().filter(|t| t.len() > INLINE) {
-            buffer.push_str(text);
-        }
-    }
-    let buffer: Arc<str> = Arc::from(buffer);
-    let mut offset = 0;
-    let leaves: Arc<[Component]> = leaves.into_iter().map(|leaf| leaf.build(&buffer, &mut offset)).collect();
+    let leaves = leaves.finish();
     nodes
         .into_iter()
         .map(|node| {
@@ -140,7 +162,7 @@ pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
 }
 
 /// Decides one frame's leaves (appended to `leaves`) and its flag.
-fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode {
+fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut LeafList<'a>) -> FrameNode {
     let platform = frame.kind;
     let javascript = frame.family == FAMILY_JAVASCRIPT;
     let mut filename = filename_leaf(frame, platform);
@@ -174,7 +196,9 @@ fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode
     leaves.push(module);
     leaves.push(filename);
     leaves.push(function);
-    leaves.extend(context_line);
+    if let Some(context_line) = context_line {
+        leaves.push(context_line);
+    }
     let low_quality = javascript_name.is_some_and(|name| {
         name == Some("eval")
             || matches!(frame.abs_path, Some("[native code]" | "native code" | "eval code" | "<anonymous>"))
