@@ -145,7 +145,8 @@ struct FrameNode {
 /// one shared list and all their long strings one shared buffer: a stack trace costs a handful
 /// of allocations, whatever its length.
 pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
-    let mut leaves = LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::new() };
+    let mut leaves =
+        LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::with_capacity(frames.len()) };
     let nodes: Vec<FrameNode> = frames.iter().map(|frame| frame_node(frame, &mut leaves)).collect();
     let leaves = leaves.finish();
     nodes
