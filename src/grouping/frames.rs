@@ -140,8 +140,9 @@ impl<'a> Stack<'a> {
         config: &'a GroupingConfig,
     ) -> Self {
         let event_platform = PlatformInfo::of(event_platform);
-        let mut frames: Vec<Frame<'a>> =
-            frames_of(stacktrace).map(|raw| normalize_frame(raw, &event_platform)).collect();
+        let raw_frames = frames_of(stacktrace);
+        let mut frames: Vec<Frame<'a>> = Vec::with_capacity(raw_frames.size_hint().1.unwrap_or_default());
+        frames.extend(raw_frames.map(|raw| normalize_frame(raw, &event_platform)));
         let mut rule_frames: Vec<MatchFrame<'a>> = frames.iter().map(match_frame).collect();
         let present = rule_frames.iter().fold(0, |acc: Families, f| acc | f.family);
         // Frame fields never change while rules run: both passes share the index lookups. Most

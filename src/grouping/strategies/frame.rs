@@ -118,7 +118,8 @@ impl<'a> LeafList<'a> {
     /// The leaves, their long strings now ranges of one shared buffer.
     fn finish(self) -> Arc<[Component]> {
         let mut components = self.components;
-        let buffer: String = self.long.iter().map(|(_, text)| &**text).collect();
+        let mut buffer = String::with_capacity(self.long.iter().map(|(_, text)| text.len()).sum());
+        self.long.iter().for_each(|(_, text)| buffer.push_str(text));
         let buffer: Arc<str> = Arc::from(buffer);
         let mut offset = 0;
         for (idx, text) in &self.long {
