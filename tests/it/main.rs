@@ -10,6 +10,7 @@ mod support;
 mod alerts;
 mod alerts_api;
 mod api;
+mod api_membership;
 mod cli;
 mod grouping_corpus;
 mod health;
