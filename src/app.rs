@@ -26,7 +26,7 @@ use crate::ingest::limits::RateLimiter;
 use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{api, bootstrap, health, ingest, notify, telemetry, web};
+use crate::{api, bootstrap, health, ignore_sweep, ingest, notify, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -197,12 +197,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState::new(config, store.clone());
     let alerts = notify::spawn(state.clone());
+    let ignores = ignore_sweep::spawn(store.clone());
     axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
     tracing::info!("stopped accepting requests; draining queued writes and alerts");
     state.drain().await;
+    // Before the alert tasks: the evaluator's last pass sees the facts of a final sweep.
+    ignores.stop().await;
     alerts.stop().await;
     tracing::info!("closing the database");
     store.close().await;

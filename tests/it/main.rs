@@ -14,6 +14,7 @@ mod api_membership;
 mod cli;
 mod grouping_corpus;
 mod health;
+mod ignore_sweep;
 mod ingest;
 mod ingest_bad_input;
 mod sdk_rust;
