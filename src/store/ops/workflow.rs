@@ -1,6 +1,7 @@
 //! The issue workflow: status changes with their release and ignore conditions, assignment,
-//! bookmarks, comments and the activity log, merge, delete-and-discard, and the ingest-side half
-//! (regressions, waking ignored issues, dropping discarded hashes).
+//! bookmarks, comments and the activity log, merge, delete-and-discard, the sweep that wakes issues
+//! ignored for a while once the time is up, and the ingest-side half (regressions, waking ignored
+//! issues, dropping discarded hashes).
 //!
 //! The UI and the JSON API call the same operations, so an issue changed through either looks the
 //! same and leaves the same activity. Each operation is one transaction.
@@ -239,6 +240,36 @@ macro_rules! workflow {
             }
             tx.commit().await?;
             Ok(())
+        }
+
+        async fn wake_expired_ignores(
+            &self,
+            now: $crate::store::Millis,
+            limit: i64,
+        ) -> $crate::store::StoreResult<Vec<i64>> {
+            // The outer conditions are checked again on the row the update locks: on PostgreSQL a
+            // second sweeper that picked the same issue waits for the first, then finds it unresolved
+            // and leaves it alone (the subquery skips rows another sweeper holds in the first place).
+            let sql = format!(
+                "UPDATE issues SET status = 'unresolved', substatus = 'escalating', ignore_until = NULL, ignore_count = NULL, \
+                 ignore_users = NULL \
+                 WHERE id IN (SELECT id FROM issues WHERE ignore_until <= $1 AND status = 'ignored' \
+                              ORDER BY ignore_until, id LIMIT $2{FOR_UPDATE_SKIP_LOCKED}) \
+                 AND ignore_until <= $1 AND status = 'ignored' \
+                 RETURNING id, project_id"
+            );
+            let mut tx = self.begin_write().await?;
+            let mut woke: Vec<(i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+            woke.sort_unstable();
+            for &(issue_id, project_id) in &woke {
+                activity(&mut tx, issue_id, None, "set_escalating", &serde_json::json!({"reason": "ignore_until"}), now).await?;
+                // The alert fact for "an ignored issue whose ignore condition ends", without an event.
+                alert_write::record_activity(&mut tx, project_id, issue_id, $crate::store::ActivityKind::Reappeared, None, None, now)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(woke.into_iter().map(|(id, _)| id).collect())
         }
     };
 }
