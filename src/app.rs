@@ -198,6 +198,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config, store.clone());
     let alerts = notify::spawn(state.clone());
     let ignores = ignore_sweep::spawn(store.clone());
+    // Responses go out as soon as they are written, not after the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -13,6 +13,7 @@
 //! The backend is picked by the URL scheme: `sqlite:` or `postgres:`/`postgresql:`; anything else is an
 //! error. Migrations live in `migrations/sqlite` and `migrations/postgres` with the same version numbers.
 
+mod nodelay;
 mod ops;
 mod postgres;
 pub mod records;

@@ -154,24 +154,29 @@ macro_rules! ingest_fns {
             Ok(outcome)
         }
 
-        /// Put the ids of the batch's events that are already stored into `rollup.known_events`.
+        /// Put the ids of the batch's events that are already stored into `rollup.known_events`: one
+        /// query per project and piece of the batch.
         pub(super) async fn prefetch_known_events(
             tx: &mut sqlx::Transaction<'_, Db>,
             batch: &[EnvelopeWrite],
             rollup: &mut Rollup<'_>,
         ) -> StoreResult<()> {
+            let mut ids: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
             for write in batch.iter().filter(|w| !w.events.is_empty()) {
-                for chunk in $crate::store::rollup::pieces(&write.events) {
+                ids.entry(write.project_id).or_default().extend(write.events.iter().map(|ev| ev.event_id.as_str()));
+            }
+            for (project_id, ids) in ids {
+                for chunk in $crate::store::rollup::pieces(&ids) {
                     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-                    sql.push_bind(write.project_id);
+                    sql.push_bind(project_id);
                     sql.push(" AND event_id IN (");
-                    let mut ids = sql.separated(", ");
-                    for ev in chunk {
-                        ids.push_bind(ev.event_id.as_str());
+                    let mut list = sql.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
                     }
                     sql.push(")");
                     let found: Vec<(String,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
-                    rollup.known_events.extend(found.into_iter().map(|(id,)| (write.project_id, id)));
+                    rollup.known_events.extend(found.into_iter().map(|(id,)| (project_id, id)));
                 }
             }
             Ok(())
