@@ -48,10 +48,11 @@ pub fn set_on_sockets_to(_port: u16) -> std::io::Result<usize> {
     Ok(0)
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(target_os = "linux")]
     #[test]
     fn sets_the_option_on_a_connected_socket_and_only_on_its_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
