@@ -57,14 +57,14 @@ mod tests {
     fn sets_the_option_on_a_connected_socket_and_only_on_its_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("address").port();
-        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         let (_accepted, _) = listener.accept().expect("accept");
         assert!(!client.nodelay().expect("getsockopt"));
         assert!(set_on_sockets_to(port).expect("scan") >= 1);
         assert!(client.nodelay().expect("getsockopt"), "the option is set on the socket itself, not only on the duplicate");
 
         let other = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let untouched = std::net::TcpStream::connect(other.local_addr().expect("address")).unwrap();
+        let untouched = std::net::TcpStream::connect(other.local_addr().expect("address")).expect("connect");
         set_on_sockets_to(port).expect("scan");
         assert!(!untouched.nodelay().expect("getsockopt"));
     }
