@@ -61,7 +61,10 @@ mod tests {
         let (_accepted, _) = listener.accept().expect("accept");
         assert!(!client.nodelay().expect("getsockopt"));
         assert!(set_on_sockets_to(port).expect("scan") >= 1);
-        assert!(client.nodelay().expect("getsockopt"), "the option is set on the socket itself, not only on the duplicate");
+        assert!(
+            client.nodelay().expect("getsockopt"),
+            "the option is set on the socket itself, not only on the duplicate"
+        );
 
         let other = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let untouched = std::net::TcpStream::connect(other.local_addr().expect("address")).expect("connect");
