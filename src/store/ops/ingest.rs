@@ -166,7 +166,7 @@ macro_rules! ingest_fns {
                 ids.entry(write.project_id).or_default().extend(write.events.iter().map(|ev| ev.event_id.as_str()));
             }
             for (project_id, ids) in ids {
-                for chunk in $crate::store::rollup::pieces(&ids) {
+                for chunk in $crate::store::rollup::lookups(&ids) {
                     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
                     sql.push_bind(project_id);
                     sql.push(" AND event_id IN (");
@@ -197,14 +197,15 @@ macro_rules! ingest_fns {
             }
             for (project_id, hashes) in hashes {
                 let hashes: Vec<&str> = hashes.into_iter().collect();
-                for chunk in $crate::store::rollup::pieces(&hashes) {
+                for chunk in $crate::store::rollup::lookups(&hashes) {
+                    let chunk: Vec<&str> = chunk.copied().collect();
                     for (table, tombstones) in [("issue_hashes", false), ("issue_tombstones", true)] {
                         let column = if tombstones { "project_id" } else { "issue_id" };
                         let mut sql = sqlx::QueryBuilder::<Db>::new(format!("SELECT hash, {column} FROM {table} WHERE project_id = "));
                         sql.push_bind(project_id);
                         sql.push(" AND hash IN (");
                         let mut list = sql.separated(", ");
-                        for hash in chunk {
+                        for hash in &chunk {
                             list.push_bind(*hash);
                         }
                         sql.push(")");
@@ -221,7 +222,7 @@ macro_rules! ingest_fns {
             }
             let issues: std::collections::BTreeSet<i64> = rollup.owners.values().copied().collect();
             let issues: Vec<i64> = issues.into_iter().collect();
-            for chunk in $crate::store::rollup::pieces(&issues) {
+            for chunk in $crate::store::rollup::lookups(&issues) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "SELECT id, status, resolved_mode, resolved_release, ignore_until, ignore_count, ignore_users, times_seen, users_seen \
                      FROM issues WHERE status <> 'unresolved' AND id IN (",
