@@ -29,7 +29,13 @@ impl PgStore {
         let connect_err = |source| StoreError::Connect { url: url.redacted(), source };
         let connect: PgConnectOptions = url.expose().parse().map_err(connect_err)?;
         // Room for every shape of the batched statements (see store::rollup::pieces).
-        let connect = connect.application_name("faultline").statement_cache_capacity(500);
+        let connect = connect
+            .application_name("faultline")
+            .statement_cache_capacity(500)
+            // A prepared statement's generic plan is fixed once chosen: planned while `events` was
+            // empty, the ingest lookups kept a sequential scan that took 300 ms per batch at 130k
+            // events where autovacuum was off to refresh statistics. Custom plans cost ~0.1 ms each.
+            .options([("plan_cache_mode", "force_custom_plan")]);
         // A TCP port to find the pool's sockets by (none for a Unix socket), see store::nodelay.
         let tcp_port = connect.get_socket().is_none().then(|| connect.get_port());
         // One direct connection first: a pool would hide "connection refused" behind a timeout.
