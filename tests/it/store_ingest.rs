@@ -172,3 +172,23 @@ async fn workflow_state_is_followed_event_by_event_inside_a_batch() {
     let kinds: Vec<String> = store.list_activity(resolved).await.unwrap().into_iter().map(|a| a.kind).collect();
     assert_eq!(kinds.iter().filter(|k| *k == "set_regression").count(), 1, "regressed once: {kinds:?}");
 }
+
+/// The issue page's per-hash event counts stop past a cap instead of walking every event.
+#[tokio::test]
+async fn hash_event_counts_stop_past_the_cap() {
+    use faultline::store::IssueHash;
+
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let many = usize::try_from(IssueHash::COUNT_CAP).unwrap() + 5;
+    let events = (0..many).map(|i| event(&format!("m{i}"), &["hm"], None, None)).collect();
+    let few = vec![event("f1", &["hf"], None, None), event("f2", &["hf"], None, None)];
+    let outcomes = store.ingest_batch(&[write(org, project, events), write(org, project, few)]).await.unwrap();
+
+    let big = store.list_issue_hashes(outcomes[0][0].issue_id.unwrap()).await.unwrap();
+    assert_eq!(big[0].events, IssueHash::COUNT_CAP + 1);
+    assert!(big[0].capped());
+    let small = store.list_issue_hashes(outcomes[1][0].issue_id.unwrap()).await.unwrap();
+    assert_eq!((small[0].events, small[0].capped()), (2, false));
+}
