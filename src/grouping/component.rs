@@ -36,13 +36,11 @@ use serde::{Serialize, Serializer};
 use crate::grouping::hash::Md5Hasher;
 pub use crate::grouping::text::Text;
 
-/// One node of a grouping component tree.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One node of a grouping component tree. Serializes with its [`Component::name`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Component {
     /// Machine name, e.g. `exception`, `frame`, `function`.
     pub id: &'static str,
-    /// Human name for the UI for major components (`stack-trace`, `in-app`, …).
-    pub name: Option<&'static str>,
     /// Whether this node's values take part in the hash.
     pub contributes: bool,
     /// Why the node was changed or ignored, if it was.
@@ -159,6 +157,19 @@ impl PartialEq for Values {
     }
 }
 
+impl Serialize for Component {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Component", 5)?;
+        out.serialize_field("id", self.id)?;
+        out.serialize_field("name", &self.name())?;
+        out.serialize_field("contributes", &self.contributes)?;
+        out.serialize_field("hint", &self.hint)?;
+        out.serialize_field("values", &self.values)?;
+        out.end()
+    }
+}
+
 impl Serialize for Values {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter())
@@ -172,7 +183,13 @@ fn range32(range: &Range<usize>) -> Option<(u32, u32)> {
 
 impl Component {
     fn with_values(id: &'static str, contributes: bool, values: Repr) -> Self {
-        Self { id, name: major_name(id), contributes, hint: None, values: Values(values) }
+        Self { id, contributes, hint: None, values: Values(values) }
+    }
+
+    /// Human name for the UI for major components (`stack-trace`, `in-app`, …). It follows
+    /// from the id, so it is not stored: a stack trace has hundreds of components.
+    pub fn name(&self) -> Option<&'static str> {
+        major_name(self.id)
     }
 
     /// A component holding child components; it contributes if one of them does.
@@ -293,24 +310,28 @@ impl Component {
     /// The longest chain of named contributing components, e.g. `in-app exception stack-trace`.
     pub fn description(&self) -> String {
         fn walk<'a>(c: &'a Component, root: bool, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
-            path.extend(c.name);
-            // An unnamed leaf adds nothing (see below).
-            for child in c.children().filter(|c| c.contributes && (c.name.is_some() || !c.values.children().is_empty()))
+            let name = c.name();
+            path.extend(name);
+            // An unnamed leaf adds nothing (see below), and below a stack trace there are only
+            // frames and their leaves, none of them named: nothing to walk there.
+            let children = if c.id == "stacktrace" { &[][..] } else { c.values.children() };
+            for child in
+                children.iter().filter(|c| c.contributes && (c.name().is_some() || !c.values.children().is_empty()))
             {
                 walk(child, false, path, best);
             }
             // An unnamed node's path is its parent's, which the parent compares anyway (the
             // result is the maximum of all compared paths).
-            if (root || c.name.is_some()) && (path.len(), &*path) > (best.len(), &*best) {
+            if (root || name.is_some()) && (path.len(), &*path) > (best.len(), &*best) {
                 best.clone_from(path);
             }
-            if c.name.is_some() {
+            if name.is_some() {
                 path.pop();
             }
         }
         let mut best = Vec::new();
         walk(self, true, &mut Vec::new(), &mut best);
-        if best.is_empty() { self.name.unwrap_or("others").to_owned() } else { best.join(" ") }
+        if best.is_empty() { self.name().unwrap_or("others").to_owned() } else { best.join(" ") }
     }
 
     /// Whether a contributing `stacktrace` is reachable through contributing children.

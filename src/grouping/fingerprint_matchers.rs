@@ -153,6 +153,15 @@ impl Matcher {
         self.positive(item) != self.negated
     }
 
+    /// [`Matcher::matches`] for the item of the `family` bucket, without building it.
+    pub fn matches_family(&self, family: &str) -> bool {
+        let positive = match self.key {
+            Key::Family => self.list_match(Some(family)),
+            _ => false,
+        };
+        positive != self.negated
+    }
+
     fn glob_match(&self, value: Option<&str>) -> bool {
         match (&self.glob, value) {
             (Some(glob), Some(value)) => glob.is_match(value),

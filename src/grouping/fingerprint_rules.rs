@@ -21,6 +21,7 @@ use serde_json::Value;
 
 use crate::grouping::RuleError;
 use crate::grouping::fingerprint_matchers::{Matcher, Values, bucket_items};
+use crate::grouping::functions::family_for_platform;
 use crate::grouping::prepared::PreparedEvent;
 
 /// One fingerprint rule.
@@ -154,6 +155,12 @@ impl FingerprintRule {
     /// independent and their items cached, so the cheap ones are tried first.
     fn matches(&self, event: &PreparedEvent<'_>, cache: &mut Values) -> bool {
         self.buckets.iter().all(|(bucket, matchers)| {
+            if *bucket == "family" {
+                // One item, the event's platform family: no need to build it (the built-in
+                // rules all start here, and most events are not JavaScript).
+                let family = family_for_platform(event.platform);
+                return matchers.iter().all(|&m| self.matchers[m].matches_family(family));
+            }
             bucket_items(bucket, event, cache)
                 .iter()
                 .any(|item| matchers.iter().all(|&m| self.matchers[m].matches(item)))

@@ -32,13 +32,66 @@ static PYTHON_SPAWN_LINE: LazyLock<Regex> = LazyLock::new(|| {
 static EQUALS_DIGITS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"=\d+").unwrap_or_else(|e| panic!("invalid built-in regex: {e}")));
 
+/// The platforms whose frames grouping treats in their own way; the others are `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Csharp,
+    Java,
+    Javascript,
+    Node,
+    Php,
+    Python,
+    Ruby,
+    Other,
+}
+
+impl Platform {
+    fn of(platform: &str) -> Self {
+        match platform {
+            "csharp" => Self::Csharp,
+            "java" => Self::Java,
+            "javascript" => Self::Javascript,
+            "node" => Self::Node,
+            "php" => Self::Php,
+            "python" => Self::Python,
+            "ruby" => Self::Ruby,
+            _ => Self::Other,
+        }
+    }
+
+    /// Whether context lines of this platform's frames are trusted for grouping.
+    pub fn has_context_lines(self) -> bool {
+        matches!(self, Self::Javascript | Self::Node | Self::Python | Self::Php | Self::Ruby)
+    }
+}
+
+/// A platform name with what is derived from it, worked out once per name rather than per frame.
+#[derive(Debug, Clone, Copy)]
+struct PlatformInfo<'a> {
+    name: &'a str,
+    kind: Platform,
+    family: Families,
+    trims_functions: bool,
+}
+
+impl<'a> PlatformInfo<'a> {
+    fn of(name: &'a str) -> Self {
+        let family = match family_for_platform(name) {
+            "native" => FAMILY_NATIVE,
+            "javascript" => FAMILY_JAVASCRIPT,
+            _ => FAMILY_OTHER,
+        };
+        Self { name, kind: Platform::of(name), family, trims_functions: trims_function_names(name) }
+    }
+}
+
 /// One frame after normalization.
 #[derive(Debug, Clone)]
 pub struct Frame<'a> {
-    /// The frame's platform, else the event's.
-    pub platform: &'a str,
-    /// The platform's behaviour family (`native`, `javascript` or `other`).
-    pub family: &'static str,
+    /// What grouping treats specially about the frame's platform (else the event's).
+    pub kind: Platform,
+    /// The platform's behaviour family (`FAMILY_NATIVE`, `FAMILY_JAVASCRIPT` or `FAMILY_OTHER`).
+    pub family: Families,
     /// Trimmed function name.
     pub function: Option<Cow<'a, str>>,
     /// The untrimmed name when trimming changed it (or the SDK sent one).
@@ -86,30 +139,34 @@ impl<'a> Stack<'a> {
         exception: &ExceptionData<'_>,
         config: &'a GroupingConfig,
     ) -> Self {
-        let frames: Vec<Frame<'a>> =
-            frames_of(stacktrace).into_iter().map(|raw| normalize_frame(raw, event_platform)).collect();
+        let event_platform = PlatformInfo::of(event_platform);
+        let mut frames: Vec<Frame<'a>> =
+            frames_of(stacktrace).into_iter().map(|raw| normalize_frame(raw, &event_platform)).collect();
         let mut rule_frames: Vec<MatchFrame<'a>> = frames.iter().map(match_frame).collect();
         let present = rule_frames.iter().fold(0, |acc: Families, f| acc | f.family);
-        let rule_sets = config.enhancements.rule_sets();
-        // Frame fields never change while rules run: both passes share the index lookups.
-        let candidates = rule_sets.map(|set| set.candidates(&rule_frames));
-        for (set, candidates) in rule_sets.iter().zip(&candidates) {
-            enhancers::apply_modifiers(set, candidates, &mut rule_frames, exception, present);
+        // Frame fields never change while rules run: both passes share the index lookups. Most
+        // projects have no rules of their own: an empty set has nothing to look up.
+        let rule_sets = config.enhancements.rule_sets().map(|set| {
+            let candidates = (!set.rules.is_empty()).then(|| set.candidates(&rule_frames));
+            (set, candidates)
+        });
+        for (set, candidates) in &rule_sets {
+            if let Some(candidates) = candidates {
+                enhancers::apply_modifiers(set, candidates, &mut rule_frames, exception, present);
+            }
         }
-        for (frame, rule_frame) in frames.iter().zip(&mut rule_frames) {
+        for (frame, rule_frame) in frames.iter_mut().zip(&mut rule_frames) {
             rule_frame.in_app = Some(rule_frame.in_app.unwrap_or(false));
             if rule_frame.in_app != frame.client_in_app {
                 rule_frame.orig_in_app = Some(frame.client_in_app);
             }
+            frame.in_app = rule_frame.in_app == Some(true);
         }
-        let frames = frames
-            .into_iter()
-            .zip(&rule_frames)
-            .map(|(frame, rule_frame)| Frame { in_app: rule_frame.in_app == Some(true), ..frame })
-            .collect();
         let mut updates = Vec::new();
-        for (set, candidates) in rule_sets.iter().zip(&candidates) {
-            enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);
+        for (set, candidates) in &rule_sets {
+            if let Some(candidates) = candidates {
+                enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);
+            }
         }
         Stack { frames, rule_frames, updates }
     }
@@ -161,23 +218,23 @@ impl<'a> RawFrame<'a> {
     }
 }
 
-fn normalize_frame<'a>(raw: &'a Value, event_platform: &'a str) -> Frame<'a> {
+fn normalize_frame<'a>(raw: &'a Value, event_platform: &PlatformInfo<'a>) -> Frame<'a> {
     let fields = RawFrame::read(raw);
-    let platform = fields.platform.unwrap_or(event_platform);
+    let platform = fields.platform.map_or(*event_platform, PlatformInfo::of);
     let (function, raw_function) = match (fields.function, fields.raw_function) {
-        (Some(f), None) if trims_function_names(platform) => {
-            let trimmed = trim_function_name(f, platform);
+        (Some(f), None) if platform.trims_functions => {
+            let trimmed = trim_function_name(f, platform.name);
             if trimmed == f { (Some(Cow::Borrowed(f)), None) } else { (Some(Cow::Owned(trimmed)), Some(f)) }
         }
         (f, r) => (f.map(Cow::Borrowed), r),
     };
     let mut filename = fields.filename.map(Cow::Borrowed);
-    if event_platform == "javascript" {
+    if event_platform.kind == Platform::Javascript {
         filename = filename.map(strip_query);
     }
     let module = fields.module;
     let mut context_line = fields.context_line.map(Cow::Borrowed);
-    if event_platform == "python"
+    if event_platform.kind == Platform::Python
         && module == Some("__main__")
         && filename.as_deref() == Some("<string>")
         && function.as_deref() == Some("<module>")
@@ -187,8 +244,8 @@ fn normalize_frame<'a>(raw: &'a Value, event_platform: &'a str) -> Frame<'a> {
         context_line = Some(Cow::Owned(parameterized));
     }
     Frame {
-        platform,
-        family: family_for_platform(platform),
+        kind: platform.kind,
+        family: platform.family,
         function,
         raw_function,
         module,
@@ -229,18 +286,10 @@ fn strip_query(filename: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(filename.replace(&format!("?{query}"), ""))
 }
 
-fn family_bits(family: &str) -> Families {
-    match family {
-        "native" => FAMILY_NATIVE,
-        "javascript" => FAMILY_JAVASCRIPT,
-        _ => FAMILY_OTHER,
-    }
-}
-
 /// Path-like fields match case-insensitively with `/` separators.
 fn path_value(value: &str) -> Cow<'_, str> {
-    // Branch-free over the bytes, so it vectorizes.
-    let clean = value.bytes().fold(true, |ok, b| ok & (b < 0x80) & (b != b'\\') & !b.is_ascii_uppercase());
+    // Branch-free over the byte slice, so it vectorizes.
+    let clean = value.as_bytes().iter().fold(true, |ok, &b| ok & (b < 0x80) & (b != b'\\') & !b.is_ascii_uppercase());
     if clean {
         return Cow::Borrowed(value);
     }
@@ -249,7 +298,7 @@ fn path_value(value: &str) -> Cow<'_, str> {
 
 fn match_frame<'a>(frame: &Frame<'a>) -> MatchFrame<'a> {
     MatchFrame {
-        family: family_bits(frame.family),
+        family: frame.family,
         function: frame.function.clone().unwrap_or(Cow::Borrowed("<unknown>")),
         module: frame.module,
         package: frame.package.map(path_value),

@@ -10,6 +10,7 @@
 //! `?` is one character, `[a-z]`/`[!a-z]` are classes, `{a,b}` alternatives, `\x` escapes `x`
 //! (text globs only — in path globs `\` is a separator).
 
+use memchr::memmem;
 use regex::{Regex, RegexBuilder};
 
 /// How a glob treats separators and case.
@@ -73,11 +74,11 @@ pub enum Glob {
     Exact(String),
     Prefix(String),
     Suffix(String),
-    Contains(String),
+    Contains(Substring),
     /// `lit*` on a path: the rest stays within one path segment.
     SegmentPrefix(String),
     /// `**/lit/**`, stored as `/lit/`: somewhere in the path, or at its start.
-    PathInfix(String),
+    PathInfix(Substring),
     /// Everything else; `literal` is a run of ASCII characters every match starts with
     /// (`leads`) or contains (at least two of them).
     Regex {
@@ -85,6 +86,33 @@ pub enum Glob {
         literal: Option<String>,
         leads: bool,
     },
+}
+
+/// A literal looked for inside values, with its searcher built once: rules test the same
+/// literals against every frame, and setting up a search costs more than most searches.
+#[derive(Debug, Clone)]
+pub struct Substring {
+    text: String,
+    finder: memmem::Finder<'static>,
+}
+
+impl Substring {
+    fn new(text: String) -> Self {
+        let finder = memmem::Finder::new(text.as_bytes()).into_owned();
+        Self { text, finder }
+    }
+
+    fn is_in(&self, value: &str) -> bool {
+        self.finder.find(value.as_bytes()).is_some()
+    }
+}
+
+impl std::ops::Deref for Substring {
+    type Target = String;
+
+    fn deref(&self) -> &String {
+        &self.text
+    }
 }
 
 /// Something every value a glob accepts satisfies, for indexing rules by their globs.
@@ -116,11 +144,11 @@ impl Glob {
         };
         use Token::{RecursivePrefix as Rp, RecursiveSuffix as Rs, ZeroOrMore as Star};
         let fast = match tokens.as_slice() {
-            [Rp, inner @ .., Rs] => literal(inner).map(|l| Glob::PathInfix(format!("/{l}/"))),
+            [Rp, inner @ .., Rs] => literal(inner).map(|l| Glob::PathInfix(Substring::new(format!("/{l}/")))),
             [inner @ .., Rs] => literal(inner).map(|l| Glob::Prefix(format!("{l}/"))),
             [inner @ .., Star] if path => literal(inner).map(Glob::SegmentPrefix),
             all if path => literal(all).map(Glob::Exact),
-            [Star, inner @ .., Star] => literal(inner).map(Glob::Contains),
+            [Star, inner @ .., Star] => literal(inner).map(|l| Glob::Contains(Substring::new(l))),
             [Star, inner @ ..] => literal(inner).map(Glob::Suffix),
             [inner @ .., Star] => literal(inner).map(Glob::Prefix),
             all => literal(all).map(Glob::Exact),
@@ -161,7 +189,7 @@ impl Glob {
                 out.extend(rooted(l).map(Requirement::Prefix));
             }
             Glob::Suffix(l) if long(l) => out.push(Requirement::Contains(l)),
-            Glob::Contains(l) | Glob::Regex { literal: Some(l), .. } => {
+            Glob::Contains(Substring { text: l, .. }) | Glob::Regex { literal: Some(l), .. } => {
                 let l = rooted(l).unwrap_or(l);
                 if long(l) {
                     out.push(Requirement::Contains(l));
@@ -181,9 +209,9 @@ impl Glob {
             Glob::Prefix(l) if value.as_bytes().first() != l.as_bytes().first() => l.is_empty(),
             Glob::Prefix(l) => value.starts_with(l.as_str()),
             Glob::Suffix(l) => value.ends_with(l.as_str()),
-            Glob::Contains(l) => value.contains(l.as_str()),
+            Glob::Contains(l) => l.is_in(value),
             Glob::SegmentPrefix(l) => value.strip_prefix(l.as_str()).is_some_and(|rest| !rest.contains('/')),
-            Glob::PathInfix(l) => value.contains(l.as_str()) || value.starts_with(&l[1..]),
+            Glob::PathInfix(l) => l.is_in(value) || value.starts_with(&l[1..]),
             Glob::Regex { re, .. } => re.is_match(value),
         }
     }
@@ -199,7 +227,9 @@ impl Glob {
         // Each arm asks: does `"/" + value` match?
         match self {
             Glob::Exact(l) => rooted(l.as_str()) == Some(value),
-            Glob::Prefix(l) | Glob::Contains(l) => rooted(l.as_str()).is_some_and(|l| value.starts_with(l)),
+            Glob::Prefix(l) | Glob::Contains(Substring { text: l, .. }) => {
+                rooted(l.as_str()).is_some_and(|l| value.starts_with(l))
+            }
             Glob::Suffix(_) | Glob::PathInfix(_) => false,
             Glob::SegmentPrefix(l) => {
                 rooted(l.as_str()).and_then(|l| value.strip_prefix(l)).is_some_and(|rest| !rest.contains('/'))

@@ -13,9 +13,10 @@
 //! consumed character outside capture group 1) and on its content (`(?=[a-f]*[0-9])`).
 //!
 //! One pass of a [`RegexSet`] first tells which alternatives match anywhere in the input (most
-//! messages: none, or a few like `int` and `ip`); only those are looked for. Candidate positions
-//! are where one of them can start a match, leftmost first (each remembers its next start); at
-//! each, they are tried in upstream order with their context checks. A message of one non-blank
+//! messages: none, or a few like `int` and `ip`); only those are tried. Candidate positions are
+//! where the alternation of all of them can start a match, leftmost first (one search finds the
+//! next); at each, the possible alternatives are tried in upstream order with their context
+//! checks, and their capture groups are only resolved for a match. A message of one non-blank
 //! line skips the line trimming.
 
 use std::sync::LazyLock;
@@ -161,15 +162,16 @@ struct Compiled {
     before: Before,
     content: Content,
     anchored: Regex,
-    /// The same alternative searched for anywhere: where it can start next.
-    unanchored: Regex,
 }
 
 struct Parameterizer {
     patterns: Vec<Compiled>,
     /// The alternatives as one unanchored set: which of them match anywhere in the input, in
-    /// one pass, so only those are looked for and tried (in order) at each candidate position.
+    /// one pass, so only those are tried (in order) at each candidate position.
     anywhere: RegexSet,
+    /// The alternatives as one unanchored alternation: where the next candidate position is
+    /// (the leftmost start of any alternative), in one search.
+    union: Regex,
 }
 
 fn compile(pattern: &str) -> Regex {
@@ -188,10 +190,10 @@ static PARAMETERIZER: LazyLock<Parameterizer> = LazyLock::new(|| {
                 before: p.before,
                 content: p.content,
                 anchored: compile(&format!("^{regex}")),
-                unanchored: compile(regex),
             })
             .collect(),
         anywhere: RegexSet::new(&anywhere).unwrap_or_else(|e| panic!("invalid parameterization regex: {e}")),
+        union: compile(&anywhere.join("|")),
     }
 });
 
@@ -214,9 +216,10 @@ impl Compiled {
         if !before_ok {
             return None;
         }
-        // The first capture group that took part, else the whole match.
+        // The first capture group that took part, else the whole match. Finding a match is
+        // much cheaper than resolving its groups, and most tries fail: groups only for a match.
+        let m = self.anchored.find(rest)?;
         let (start, end) = if self.anchored.captures_len() == 1 {
-            let m = self.anchored.find(rest)?;
             (m.start(), m.end())
         } else {
             let mut locations = self.anchored.capture_locations();
@@ -244,23 +247,9 @@ pub fn parameterize(input: &str) -> String {
     if possible.is_empty() {
         return input.to_owned();
     }
-    // Candidate positions: where some possible alternative starts a match (ignoring the context
-    // checks), leftmost first. Each alternative's next start is remembered until passed.
-    let mut next_starts: Vec<Option<usize>> =
-        possible.iter().map(|p| p.unanchored.find(input).map(|m| m.start())).collect();
-    let mut next_candidate = |pos: usize| {
-        let mut leftmost: Option<usize> = None;
-        for (next, p) in next_starts.iter_mut().zip(&possible) {
-            if next.is_some_and(|start| start < pos) {
-                *next = p.unanchored.find_at(input, pos).map(|m| m.start());
-            }
-            leftmost = match (leftmost, *next) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        leftmost
-    };
+    // Candidate positions: where some alternative starts a match (ignoring the context checks),
+    // leftmost first: the start of the alternation's next match.
+    let next_candidate = |pos: usize| engine.union.find_at(input, pos).map(|m| m.start());
     let mut out = String::with_capacity(input.len());
     let mut copied = 0;
     let mut pos = 0;

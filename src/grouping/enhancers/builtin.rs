@@ -1,4 +1,8 @@
 //! The built-in stack-trace rules (`builtin.txt`), parsed and indexed once.
+//!
+//! `builtin.txt` is Faultline's own rule set: it aims at Sentry's in-app and grouping decisions
+//! (grouping config `newstyle:2026-01-20`) without copying Sentry's configuration, whose licence
+//! forbids competing use. The conformance corpus checks that it groups like Sentry.
 
 use std::sync::LazyLock;
 

@@ -24,7 +24,8 @@ use std::sync::{Arc, LazyLock};
 use regex::Regex;
 
 use crate::grouping::component::{Component, Text};
-use crate::grouping::frames::Frame;
+use crate::grouping::enhancers::{FAMILY_JAVASCRIPT, FAMILY_NATIVE};
+use crate::grouping::frames::{Frame, Platform};
 use crate::grouping::text::INLINE;
 
 fn re(pattern: &str) -> Regex {
@@ -41,9 +42,6 @@ static JAVA_ENHANCER_BY: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?EnhancerB
 static JAVA_FAST_CLASS_BY: LazyLock<Regex> =
     LazyLock::new(|| re(r"(\$\$?FastClassBy[\w_]+?\$?\$)[a-fA-F0-9]+(_[0-9]+)?"));
 static JAVA_HIBERNATE: LazyLock<Regex> = LazyLock::new(|| re(r"(\$\$?HibernateProxy\$?\$)\w+(_[0-9]+)?"));
-
-/// Platforms whose context lines are trusted for grouping.
-const CONTEXT_LINE_PLATFORMS: [&str; 5] = ["javascript", "node", "python", "php", "ruby"];
 
 /// Whether `path` is a URL; `file:` counts only when `files_count` is set.
 pub fn has_url_origin(path: Option<&str>, files_count: bool) -> bool {
@@ -86,21 +84,53 @@ impl<'a> Leaf<'a> {
         self.text = Some(text.into());
         self.hint = Some(hint);
     }
+}
 
-    /// The component; strings too long to keep inline are the next bytes of `buffer`.
-    fn build(self, buffer: &Arc<str>, offset: &mut usize) -> Component {
-        let mut component = match self.text {
-            None => Component::empty(self.id),
+/// The leaves of a stack trace's frames, as components, while they are decided. Strings too
+/// long to keep inline are set aside and become one shared buffer once all are known.
+struct LeafList<'a> {
+    components: Vec<Component>,
+    /// `(index in components, string)` of the leaves whose string goes into the buffer.
+    long: Vec<(usize, Cow<'a, str>)>,
+}
+
+impl<'a> LeafList<'a> {
+    fn push(&mut self, leaf: Leaf<'a>) {
+        let mut component = match leaf.text {
+            None => Component::empty(leaf.id),
             Some(text) if text.len() > INLINE => {
-                let range = *offset..*offset + text.len();
-                *offset = range.end;
-                Component::leaf_in(self.id, buffer, range)
+                self.long.push((self.components.len(), text));
+                // A placeholder until the buffer exists (see `finish`).
+                Component::empty(leaf.id)
             }
-            Some(text) => Component::leaf(self.id, Text::copied(&text)),
+            Some(text) => Component::leaf(leaf.id, Text::copied(&text)),
         };
-        component.contributes = self.contributes;
-        component.hint = self.hint.map(Text::from);
-        component
+        component.contributes = leaf.contributes;
+        component.hint = leaf.hint.map(Text::from);
+        self.components.push(component);
+    }
+
+    fn len(&self) -> usize {
+        self.components.len()
+    }
+
+    /// The leaves, their long strings now ranges of one shared buffer.
+    fn finish(self) -> Arc<[Component]> {
+        let mut components = self.components;
+        let buffer: String = self.long.iter().map(|(_, text)| &**text).collect();
+        let buffer: Arc<str> = Arc::from(buffer);
+        let mut offset = 0;
+        for (idx, text) in &self.long {
+            let range = offset..offset + text.len();
+            offset = range.end;
+            if let Some(placeholder) = components.get_mut(*idx) {
+                let mut leaf = Component::leaf_in(placeholder.id, &buffer, range);
+                leaf.contributes = placeholder.contributes;
+                leaf.hint = placeholder.hint.take();
+                *placeholder = leaf;
+            }
+        }
+        Arc::from(components)
     }
 }
 
@@ -115,18 +145,9 @@ struct FrameNode {
 /// one shared list and all their long strings one shared buffer: a stack trace costs a handful
 /// of allocations, whatever its length.
 pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
-    let mut leaves = Vec::with_capacity(frames.len() * 4);
+    let mut leaves = LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::new() };
     let nodes: Vec<FrameNode> = frames.iter().map(|frame| frame_node(frame, &mut leaves)).collect();
-    let long = |leaf: &Leaf<'_>| leaf.text.as_deref().filter(|t| t.len() > INLINE).map(str::len);
-    let mut buffer = String::with_capacity(leaves.iter().filter_map(long).sum());
-    for leaf in &leaves {
-        if let Some(text) = leaf.text.as_deref().filter(|t| t.len() > INLINE) {
-            buffer.push_str(text);
-        }
-    }
-    let buffer: Arc<str> = Arc::from(buffer);
-    let mut offset = 0;
-    let leaves: Arc<[Component]> = leaves.into_iter().map(|leaf| leaf.build(&buffer, &mut offset)).collect();
+    let leaves = leaves.finish();
     nodes
         .into_iter()
         .map(|node| {
@@ -141,9 +162,9 @@ pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
 }
 
 /// Decides one frame's leaves (appended to `leaves`) and its flag.
-fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode {
-    let platform = frame.platform;
-    let javascript = frame.family == "javascript";
+fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut LeafList<'a>) -> FrameNode {
+    let platform = frame.kind;
+    let javascript = frame.family == FAMILY_JAVASCRIPT;
     let mut filename = filename_leaf(frame, platform);
     let module = module_leaf(frame, platform);
     if module.contributes && filename.contributes {
@@ -152,7 +173,7 @@ fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode
     let context_line = frame
         .context_line
         .as_deref()
-        .filter(|_| CONTEXT_LINE_PLATFORMS.contains(&platform))
+        .filter(|_| platform.has_context_lines())
         .map(|line| context_line_leaf(frame, line, javascript));
     let context_usable = context_line.as_ref().is_some_and(|c| c.contributes);
     let mut function = function_leaf(frame, platform, context_usable);
@@ -175,7 +196,9 @@ fn frame_node<'a>(frame: &'a Frame<'_>, leaves: &mut Vec<Leaf<'a>>) -> FrameNode
     leaves.push(module);
     leaves.push(filename);
     leaves.push(function);
-    leaves.extend(context_line);
+    if let Some(context_line) = context_line {
+        leaves.push(context_line);
+    }
     let low_quality = javascript_name.is_some_and(|name| {
         name == Some("eval")
             || matches!(frame.abs_path, Some("[native code]" | "native code" | "eval code" | "<anonymous>"))
@@ -200,10 +223,10 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     let trimmed = if ends_ascii { &s[start..end] } else { s.trim() };
     if trimmed.is_ascii() {
         // Besides ' ', `char::is_whitespace` accepts the ASCII bytes 9..=13. Branch-free folds
-        // (no early exit), so both checks vectorize.
+        // (no early exit) over slices, so both checks vectorize.
         let bytes = trimmed.as_bytes();
         let other_space = bytes.iter().fold(false, |acc, &b| acc | (b.wrapping_sub(9) < 5));
-        let pairs = bytes.iter().zip(bytes.iter().skip(1));
+        let pairs = bytes.iter().zip(bytes.get(1..).unwrap_or_default());
         let double_space = pairs.fold(false, |acc, (&a, &b)| acc | ((a == b' ') & (b == b' ')));
         if !other_space && !double_space {
             return Cow::Borrowed(trimmed);
@@ -222,19 +245,22 @@ fn collapse_whitespace(s: &str) -> Cow<'_, str> {
     Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
-fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
+fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: Platform) -> Leaf<'a> {
     let Some(filename) = frame.filename.as_deref() else {
         return Leaf::empty("filename");
     };
-    let basename = match filename.bytes().rposition(|b| b == b'/' || b == b'\\') {
-        Some(separator) => &filename[separator + 1..],
-        None => filename,
-    };
-    let basename = if basename.bytes().any(|b| !b.is_ascii() || b.is_ascii_uppercase()) {
-        Cow::Owned(basename.to_lowercase())
-    } else {
-        Cow::Borrowed(basename)
-    };
+    // One backward pass finds the basename and whether it needs lower-casing.
+    let bytes = filename.as_bytes();
+    let (mut start, mut lower) = (bytes.len(), true);
+    while let Some(&b) = start.checked_sub(1).and_then(|i| bytes.get(i)) {
+        if b == b'/' || b == b'\\' {
+            break;
+        }
+        lower &= b.is_ascii() && !b.is_ascii_uppercase();
+        start -= 1;
+    }
+    let basename = &filename[start..];
+    let basename = if lower { Cow::Borrowed(basename) } else { Cow::Owned(basename.to_lowercase()) };
     let mut component = Leaf::new("filename", basename.clone());
     if has_url_origin(frame.abs_path, false) {
         component.ignore("ignored because frame points to a URL");
@@ -242,7 +268,7 @@ fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
         component.ignore("ignored because filename is anonymous");
     } else if basename == "[native code]" {
         component.ignore("ignored because filename suggests native code");
-    } else if platform == "java" {
+    } else if platform == Platform::Java {
         let cleaned = JAVA_ASSIST.replace_all(&basename, "$1<auto>");
         if cleaned != basename {
             component.replace_text(cleaned.into_owned(), "cleaned javassist parts");
@@ -251,14 +277,14 @@ fn filename_leaf<'a>(frame: &'a Frame<'_>, platform: &str) -> Leaf<'a> {
     component
 }
 
-fn module_leaf<'a>(frame: &Frame<'a>, platform: &str) -> Leaf<'a> {
+fn module_leaf<'a>(frame: &Frame<'a>, platform: Platform) -> Leaf<'a> {
     let Some(module) = frame.module else {
         return Leaf::empty("module");
     };
     let mut component = Leaf::new("module", module);
-    if platform == "javascript" && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
+    if platform == Platform::Javascript && module.contains('/') && frame.abs_path.is_some_and(|p| p.ends_with(module)) {
         component.ignore("ignored bad javascript module");
-    } else if platform == "java" {
+    } else if platform == Platform::Java {
         if module.contains("$$Lambda$") {
             component.ignore("ignored java lambda");
         }
@@ -301,8 +327,8 @@ fn context_line_leaf<'a>(frame: &Frame<'_>, raw_line: &'a str, javascript: bool)
     component
 }
 
-fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool) -> Leaf<'a> {
-    let name = if platform == "csharp" {
+fn function_leaf<'a>(frame: &'a Frame<'_>, platform: Platform, context_usable: bool) -> Leaf<'a> {
+    let name = if platform == Platform::Csharp {
         frame.raw_function.or(frame.function.as_deref())
     } else {
         frame.function.as_deref().or(frame.raw_function)
@@ -312,7 +338,7 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
     };
     let mut component = Leaf::new("function", name);
     match platform {
-        "ruby" => {
+        Platform::Ruby => {
             if name.starts_with("block ") {
                 component.replace_text("block", "ruby block");
             } else {
@@ -322,7 +348,7 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
                 }
             }
         }
-        "php" => {
+        Platform::Php => {
             if name.starts_with("[Anonymous") || name.starts_with("class@anonymous\0") {
                 component.ignore("ignored anonymous function");
             }
@@ -330,16 +356,16 @@ fn function_leaf<'a>(frame: &'a Frame<'_>, platform: &str, context_usable: bool)
                 component.replace_text(method, "anonymous class method");
             }
         }
-        "java" => {
+        Platform::Java => {
             if name.starts_with("lambda$") {
                 component.ignore("ignored lambda function");
             }
         }
         _ => match frame.family {
-            "native" if name == "<redacted>" || name == "<unknown>" => {
+            FAMILY_NATIVE if name == "<redacted>" || name == "<unknown>" => {
                 component.ignore("ignored unknown function");
             }
-            "javascript" => {
+            FAMILY_JAVASCRIPT => {
                 if let Some((_, short)) = name.rsplit_once('.') {
                     component.replace_text(short, "trimmed javascript function");
                 }

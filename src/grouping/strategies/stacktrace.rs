@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::grouping::component::{Component, Text};
-use crate::grouping::enhancers::{self, Contribution};
+use crate::grouping::enhancers::{self, Contribution, FAMILY_JAVASCRIPT};
 use crate::grouping::frames::{Frame, Stack};
 
 use super::frame::{frame_components, has_url_origin};
@@ -104,7 +104,7 @@ fn ignore_lonely_javascript_frame(frames: &[Frame<'_>], components: &mut [Compon
         return;
     };
     if component.contributes
-        && frame.family == "javascript"
+        && frame.family == FAMILY_JAVASCRIPT
         && frame.function.is_none()
         && !has_url_origin(frame.abs_path, true)
     {
