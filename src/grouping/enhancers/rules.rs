@@ -66,16 +66,17 @@ pub enum Field {
 
 /// A compiled glob; invalid globs never match (as upstream).
 #[derive(Debug, Clone)]
-pub struct Pattern(Option<Glob>);
+/// Boxed: a compiled glob with its substring searcher is a few hundred bytes, most frame tests far less.
+pub struct Pattern(Option<Box<Glob>>);
 
 impl Pattern {
     pub fn new(raw: &str, kind: GlobKind) -> Self {
-        Self(Glob::new(raw, kind).ok())
+        Self(Glob::new(raw, kind).ok().map(Box::new))
     }
 
     /// The compiled glob, `None` if the pattern is invalid (and never matches).
     pub fn glob(&self) -> Option<&Glob> {
-        self.0.as_ref()
+        self.0.as_deref()
     }
 
     fn is_match(&self, value: &str) -> bool {
