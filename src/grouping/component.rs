@@ -309,9 +309,11 @@ impl Component {
 
     /// The longest chain of named contributing components, e.g. `in-app exception stack-trace`.
     pub fn description(&self) -> String {
-        fn walk<'a>(c: &'a Component, root: bool, path: &mut Vec<&'a str>, best: &mut Vec<&'a str>) {
+        fn walk(c: &Component, root: bool, path: &mut NamePath, best: &mut NamePath) {
             let name = c.name();
-            path.extend(name);
+            if let Some(name) = name {
+                path.push(name);
+            }
             // An unnamed leaf adds nothing (see below), and below a stack trace there are only
             // frames and their leaves, none of them named: nothing to walk there.
             let children = if c.id == "stacktrace" { &[][..] } else { c.values.children() };
@@ -322,21 +324,42 @@ impl Component {
             }
             // An unnamed node's path is its parent's, which the parent compares anyway (the
             // result is the maximum of all compared paths).
-            if (root || name.is_some()) && (path.len(), &*path) > (best.len(), &*best) {
-                best.clone_from(path);
+            if (root || name.is_some()) && (path.len, path.names()) > (best.len, best.names()) {
+                *best = *path;
             }
             if name.is_some() {
-                path.pop();
+                path.len -= 1;
             }
         }
-        let mut best = Vec::new();
-        walk(self, true, &mut Vec::new(), &mut best);
-        if best.is_empty() { self.name().unwrap_or("others").to_owned() } else { best.join(" ") }
+        let mut best = NamePath::default();
+        walk(self, true, &mut NamePath::default(), &mut best);
+        if best.len == 0 { self.name().unwrap_or("others").to_owned() } else { best.names().join(" ") }
     }
 
     /// Whether a contributing `stacktrace` is reachable through contributing children.
     pub fn has_contributing_stacktrace(&self) -> bool {
         self.children().filter(|c| c.contributes).any(|c| c.id == "stacktrace" || c.has_contributing_stacktrace())
+    }
+}
+
+/// The names along a path of a tree, for [`Component::description`]: trees are a few named
+/// levels deep, so a small array does (deeper names are counted but not kept).
+#[derive(Clone, Copy, Default)]
+struct NamePath {
+    slots: [&'static str; 8],
+    len: usize,
+}
+
+impl NamePath {
+    fn push(&mut self, name: &'static str) {
+        if let Some(slot) = self.slots.get_mut(self.len) {
+            *slot = name;
+        }
+        self.len += 1;
+    }
+
+    fn names(&self) -> &[&'static str] {
+        &self.slots[..self.len.min(self.slots.len())]
     }
 }
 

@@ -131,12 +131,9 @@ impl<'a> EventView<'a> {
 }
 
 /// The frames of a stacktrace object (`null` entries skipped).
-pub fn frames_of(stacktrace: &Value) -> Vec<&Value> {
-    stacktrace
-        .get("frames")
-        .and_then(Value::as_array)
-        .map(|frames| frames.iter().filter(|f| f.is_object()).collect())
-        .unwrap_or_default()
+pub fn frames_of(stacktrace: &Value) -> impl Iterator<Item = &Value> {
+    let frames = stacktrace.get("frames").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    frames.iter().filter(|f| f.is_object())
 }
 
 #[cfg(test)]

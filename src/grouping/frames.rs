@@ -141,7 +141,7 @@ impl<'a> Stack<'a> {
     ) -> Self {
         let event_platform = PlatformInfo::of(event_platform);
         let mut frames: Vec<Frame<'a>> =
-            frames_of(stacktrace).into_iter().map(|raw| normalize_frame(raw, &event_platform)).collect();
+            frames_of(stacktrace).map(|raw| normalize_frame(raw, &event_platform)).collect();
         let mut rule_frames: Vec<MatchFrame<'a>> = frames.iter().map(match_frame).collect();
         let present = rule_frames.iter().fold(0, |acc: Families, f| acc | f.family);
         // Frame fields never change while rules run: both passes share the index lookups. Most
@@ -162,7 +162,7 @@ impl<'a> Stack<'a> {
             }
             frame.in_app = rule_frame.in_app == Some(true);
         }
-        let mut updates = Vec::new();
+        let mut updates = Vec::with_capacity(frames.len());
         for (set, candidates) in &rule_sets {
             if let Some(candidates) = candidates {
                 enhancers::updater_matches(set, candidates, &rule_frames, exception, present, &mut updates);

@@ -93,12 +93,13 @@ pub enum Glob {
 #[derive(Debug, Clone)]
 pub struct Substring {
     text: String,
-    finder: memmem::Finder<'static>,
+    /// Boxed: a searcher is a few hundred bytes, and globs sit in every rule matcher.
+    finder: Box<memmem::Finder<'static>>,
 }
 
 impl Substring {
     fn new(text: String) -> Self {
-        let finder = memmem::Finder::new(text.as_bytes()).into_owned();
+        let finder = Box::new(memmem::Finder::new(text.as_bytes()).into_owned());
         Self { text, finder }
     }
 

@@ -12,10 +12,11 @@
 //! filenames; function names get per-platform clean-up; low-quality JavaScript frames (eval,
 //! `[native code]`) are ignored as a whole.
 //!
-//! A stack trace's frames are built together ([`frame_components`]): first every frame's leaves
-//! are decided (a [`Leaf`] borrows its string from the event where it can), then all leaves
-//! become one shared list and all strings too long to keep inline one shared buffer, so the
-//! frames of a stack trace cost a handful of allocations instead of several each.
+//! A stack trace's frames are built together ([`frame_components`]): each frame's leaves are
+//! decided (a [`Leaf`] borrows its string from the event where it can) and appended as
+//! components to one list for the whole stack trace; strings too long to keep inline are set
+//! aside and end up in one shared buffer. So a stack trace costs a handful of allocations
+//! instead of several per frame, and its leaves are moved into their shared list in one copy.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -145,7 +146,8 @@ struct FrameNode {
 /// one shared list and all their long strings one shared buffer: a stack trace costs a handful
 /// of allocations, whatever its length.
 pub fn frame_components(frames: &[Frame<'_>]) -> Arc<[Component]> {
-    let mut leaves = LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::new() };
+    let mut leaves =
+        LeafList { components: Vec::with_capacity(frames.len() * 4), long: Vec::with_capacity(frames.len()) };
     let nodes: Vec<FrameNode> = frames.iter().map(|frame| frame_node(frame, &mut leaves)).collect();
     let leaves = leaves.finish();
     nodes
