@@ -66,17 +66,16 @@ pub enum Field {
 
 /// A compiled glob; invalid globs never match (as upstream).
 #[derive(Debug, Clone)]
-/// Boxed: a compiled glob with its substring searcher is a few hundred bytes, most frame tests far less.
-pub struct Pattern(Option<Box<Glob>>);
+pub struct Pattern(Option<Glob>);
 
 impl Pattern {
     pub fn new(raw: &str, kind: GlobKind) -> Self {
-        Self(Glob::new(raw, kind).ok().map(Box::new))
+        Self(Glob::new(raw, kind).ok())
     }
 
     /// The compiled glob, `None` if the pattern is invalid (and never matches).
     pub fn glob(&self) -> Option<&Glob> {
-        self.0.as_deref()
+        self.0.as_ref()
     }
 
     fn is_match(&self, value: &str) -> bool {
