@@ -29,7 +29,6 @@ fn ingest(c: &mut Criterion) {
         b.iter(|| normalize_event(black_box(&payload), &opts).expect("normalizes"))
     });
     c.bench_function("process_envelope_8k", |b| {
-        let grouping = GroupingConfig::default();
         let ctx = ProcessContext {
             project_id: 1,
             organization_id: 1,
@@ -37,7 +36,7 @@ fn ingest(c: &mut Criterion) {
             received_at: now,
             client_ip: None,
             client: None,
-            grouping: &grouping,
+            grouping: std::sync::Arc::new(GroupingConfig::default()),
             filters: None,
         };
         b.iter(|| {

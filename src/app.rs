@@ -26,7 +26,7 @@ use crate::ingest::limits::RateLimiter;
 use crate::notify::Notifier;
 use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
-use crate::{api, bootstrap, health, ingest, notify, telemetry, web};
+use crate::{api, bootstrap, health, ignore_sweep, ingest, notify, telemetry, web};
 
 /// Everything a request handler may need, cheap to clone.
 #[derive(Clone)]
@@ -104,8 +104,9 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/0/organizations/",                                 get(api::organizations::list))
         .route("/api/0/organizations/{org}/projects/",                  get(api::organizations::projects))
+        .route("/api/0/organizations/{org}/issues/",                    get(api::issue_list::org_list))
         .route("/api/0/organizations/{org}/issues/{issue_id}/",         get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
-        .route("/api/0/projects/{org}/{project}/issues/",               get(api::issues::list).put(api::issues::bulk_update).delete(api::issues::bulk_delete))
+        .route("/api/0/projects/{org}/{project}/issues/",               get(api::issue_list::list).put(api::issues::bulk_update).delete(api::issues::bulk_delete))
         .route("/api/0/projects/{org}/{project}/events/{event_id}/",    get(api::issues::project_event))
         .route("/api/0/issues/{issue_id}/",                             get(api::issues::show).put(api::issues::update).delete(api::issues::delete))
         .route("/api/0/issues/{issue_id}/events/",                      get(api::issues::events))
@@ -196,12 +197,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState::new(config, store.clone());
     let alerts = notify::spawn(state.clone());
+    let ignores = ignore_sweep::spawn(store.clone());
+    // Responses go out as soon as they are written, not after the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server error")?;
     tracing::info!("stopped accepting requests; draining queued writes and alerts");
     state.drain().await;
+    // Before the alert tasks: the evaluator's last pass sees the facts of a final sweep.
+    ignores.stop().await;
     alerts.stop().await;
     tracing::info!("closing the database");
     store.close().await;

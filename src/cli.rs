@@ -230,8 +230,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         // Admin commands keep stdout for their result and log only problems.
         _ => telemetry::init_logging(&LogConfig { level: "warn".into(), ..config.log.clone() }),
     }
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    // Event processing runs on the blocking pool (ingest::endpoints); it is CPU work, so threads
+    // beyond a few per core only add memory (each keeps its own allocator heap) and switching.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads((4 * cores).max(8))
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(dispatch(cli.command, config))
 }
 

@@ -23,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod grouping;
 pub mod health;
+pub mod ignore_sweep;
 pub mod ingest;
 pub mod notify;
 pub mod pipeline;

@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: the ingest path allocates and frees many small JSON values per event, where glibc's
+/// malloc spent about a sixth of the server's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = faultline::cli::Cli::parse();
     match faultline::cli::run(cli) {

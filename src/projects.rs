@@ -1,5 +1,6 @@
 //! Project provisioning shared by the CLI and the web UI: a project is born with one DSN key, and its
-//! DSN is built from the public base URL.
+//! DSN is built from the public base URL. Also the one rule of who may see a project, shared by the
+//! web UI and the API: admins see every project, other users the projects they are members of.
 //!
 //! ```text
 //! FAULTLINE_URL = https://errors.example.com/sentry
@@ -7,7 +8,7 @@
 //! ```
 
 use crate::secrets::random_hex;
-use crate::store::{NewProject, Organization, Project, ProjectKey, Store, StoreError, StoreResult};
+use crate::store::{NewProject, Organization, Project, ProjectKey, Store, StoreError, StoreResult, User};
 
 /// Create a project with a default DSN key.
 pub async fn create_project(
@@ -26,6 +27,21 @@ pub async fn create_project(
         .await?;
     let key = store.create_project_key(project.id, &random_hex(16), "Default").await?;
     Ok((project, key))
+}
+
+/// The projects of an organization `user` may see: all for admins, else their memberships.
+pub async fn visible_projects(store: &Store, user: &User, organization_id: i64) -> StoreResult<Vec<Project>> {
+    let all = store.list_projects(organization_id).await?;
+    if user.is_admin {
+        return Ok(all);
+    }
+    let mine = store.member_project_ids(user.id).await?;
+    Ok(all.into_iter().filter(|p| mine.contains(&p.id)).collect())
+}
+
+/// Whether `user` may see the project `project_id`: admins may see every project, others their memberships.
+pub async fn may_see(store: &Store, user: &User, project_id: i64) -> StoreResult<bool> {
+    Ok(user.is_admin || store.member_project_ids(user.id).await?.contains(&project_id))
 }
 
 /// Whether `slug` is a valid project or organization slug: 1–50 of `a-z 0-9 - _`, starting with a

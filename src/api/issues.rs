@@ -1,7 +1,6 @@
-//! Issues and their events.
+//! Issues and their events (the lists are in [`super::issue_list`]).
 //!
 //! ```text
-//! GET  /api/0/projects/{org}/{project}/issues/?query=&sort=&cursor=   list (Link header)
 //! PUT  /api/0/projects/{org}/{project}/issues/?id=1&id=2              bulk update or {"merge": 1}
 //! DELETE /api/0/projects/{org}/{project}/issues/?id=1&id=2            bulk delete
 //! GET|PUT|DELETE /api/0/issues/{id}/    (also /api/0/organizations/{org}/issues/{id}/)
@@ -9,6 +8,10 @@
 //! GET  /api/0/issues/{id}/tags/{key}/
 //! GET  /api/0/projects/{org}/{project}/events/{event_id}/
 //! ```
+//!
+//! Projects and issues are resolved through [`ApiUser::project`] and [`ApiUser::issue`], so an issue
+//! of a project the user may not see is a 404; a bulk request names its issues by id, and every id
+//! must be an issue of the project in the path, or nothing changes.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -22,83 +25,12 @@ use super::auth::ApiUser;
 use super::issue_update::UpdateBody;
 use super::{ApiError, ApiResult, paginated, parse_cursor, serialize};
 use crate::app::AppState;
-use crate::store::{Issue, IssueQuery, IssueSort, Project};
+use crate::store::Project;
 
-const DEFAULT_LIMIT: i64 = 25;
-const MAX_LIMIT: i64 = 100;
-
-/// Query parameters of the issue list.
-#[derive(Debug, Deserialize)]
-pub struct ListParams {
-    query: Option<String>,
-    sort: Option<String>,
-    cursor: Option<String>,
-    limit: Option<i64>,
-}
-
-async fn project(state: &AppState, org: &str, slug: &str) -> ApiResult<Project> {
-    state.store.find_project(org, slug).await?.ok_or(ApiError::NotFound)
-}
-
-async fn issue_with_project(state: &AppState, id: &str) -> ApiResult<(Issue, Project)> {
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    let issue = state.store.find_issue(id).await?.ok_or(ApiError::NotFound)?;
-    let project = state.store.find_project_by_id(issue.project_id).await?.ok_or(ApiError::NotFound)?;
-    Ok((issue, project))
-}
-
-/// `GET /api/0/projects/{org}/{project}/issues/`.
-pub async fn list(
-    State(state): State<AppState>,
-    user: ApiUser,
-    Path((org, slug)): Path<(String, String)>,
-    Query(params): Query<ListParams>,
-) -> ApiResult<Response> {
-    user.require("event", "read")?;
-    let project = project(&state, &org, &slug).await?;
-    // Sentry assumes `is:unresolved` when no query is given.
-    let text = params.query.unwrap_or_else(|| "is:unresolved".to_owned());
-    let filters = crate::search::parse(&text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let sort = match params.sort.as_deref().unwrap_or("date") {
-        "date" | "priority" => IssueSort::LastSeen,
-        "trends" | "trend" => IssueSort::Trend,
-        "new" => IssueSort::FirstSeen,
-        "freq" => IssueSort::Events,
-        "user" => IssueSort::Users,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unsupported sort {other:?} (use date, new, freq, user or trends)"
-            )));
-        }
-    };
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let offset = parse_cursor(params.cursor.as_deref())?;
-    let query = IssueQuery {
-        project_id: project.id,
-        filters,
-        sort,
-        limit: limit + 1,
-        offset,
-        viewer_id: Some(user.user.id),
-        now: None,
-    };
-    let mut issues = state.store.list_issues(&query).await?;
-    let has_more = issues.len() as i64 > limit;
-    issues.truncate(limit as usize);
-    let url = state.config.public_url();
-    let users = state.store.list_users().await?;
-    let ids: Vec<i64> = issues.iter().map(|i| i.id).collect();
-    let bookmarked = state.store.bookmarked_among(user.user.id, &ids).await?;
-    let items = issues
-        .iter()
-        .map(|i| {
-            let assignee = i.assignee_id.and_then(|a| users.iter().find(|u| u.id == a));
-            serialize::with_viewer(serialize::issue(i, &project, &url), assignee, bookmarked.contains(&i.id))
-        })
-        .collect();
-    let base = format!("{url}/api/0/projects/{org}/{slug}/issues/");
-    Ok(paginated(items, &base, offset, limit, has_more))
-}
+/// Page size when the request names none.
+pub(super) const DEFAULT_LIMIT: i64 = 25;
+/// The largest page.
+pub(super) const MAX_LIMIT: i64 = 100;
 
 /// The `?id=…` list of a bulk request, each checked to be an issue of `project`.
 async fn bulk_ids(state: &AppState, project: &Project, query: Option<String>) -> ApiResult<Vec<i64>> {
@@ -127,7 +59,7 @@ pub async fn bulk_update(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     user.require("event", "write")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let ids = bulk_ids(&state, &project, query).await?;
     let body = UpdateBody::parse(&body, &state.store).await?;
     let mut response = body.response();
@@ -158,7 +90,7 @@ pub async fn bulk_delete(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Response> {
     user.require("event", "admin")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let ids = bulk_ids(&state, &project, query).await?;
     state.store.delete_issues(&ids, false).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -167,7 +99,7 @@ pub async fn bulk_delete(
 /// `GET /api/0/issues/{id}/`.
 pub async fn show(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Json<Value>> {
     user.require("event", "read")?;
-    let (issue, project) = issue_with_project(&state, path.id()).await?;
+    let (issue, project) = user.issue(&state.store, path.id(), path.org()).await?;
     let assignee = match issue.assignee_id {
         Some(id) => state.store.find_user(id).await?,
         None => None,
@@ -185,7 +117,7 @@ pub async fn update(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     user.require("event", "write")?;
-    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let (issue, _) = user.issue(&state.store, path.id(), path.org()).await?;
     let body = UpdateBody::parse(&body, &state.store).await?;
     if body.merge {
         return Err(ApiError::BadRequest("merge issues with PUT …/issues/?id=…&id=…".to_owned()));
@@ -197,7 +129,7 @@ pub async fn update(
 /// `DELETE /api/0/issues/{id}/`: the issue and its events.
 pub async fn delete(State(state): State<AppState>, user: ApiUser, Path(path): Path<IssuePath>) -> ApiResult<Response> {
     user.require("event", "admin")?;
-    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let (issue, _) = user.issue(&state.store, path.id(), path.org()).await?;
     state.store.delete_issues(&[issue.id], false).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
@@ -217,7 +149,7 @@ pub async fn events(
     Query(params): Query<EventParams>,
 ) -> ApiResult<Response> {
     user.require("event", "read")?;
-    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let (issue, _) = user.issue(&state.store, path.id(), path.org()).await?;
     let limit = params.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
     let offset = parse_cursor(params.cursor.as_deref())?;
     let mut events = state.store.list_issue_events(issue.id, limit + 1, offset).await?;
@@ -238,7 +170,7 @@ pub async fn latest_event(
     Path(path): Path<IssuePath>,
 ) -> ApiResult<Json<Value>> {
     user.require("event", "read")?;
-    let (issue, _) = issue_with_project(&state, path.id()).await?;
+    let (issue, _) = user.issue(&state.store, path.id(), path.org()).await?;
     let event = state.store.list_issue_events(issue.id, 1, 0).await?.pop().ok_or(ApiError::NotFound)?;
     Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
 }
@@ -250,7 +182,7 @@ pub async fn project_event(
     Path((org, slug, event_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     user.require("event", "read")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let id: crate::protocol::EventId = event_id.parse().map_err(|_| ApiError::NotFound)?;
     let event = state.store.find_event(project.id, &id.to_string()).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
@@ -263,7 +195,7 @@ pub async fn tag_values(
     Path(path): Path<TagPath>,
 ) -> ApiResult<Json<Value>> {
     user.require("event", "read")?;
-    let (issue, _) = issue_with_project(&state, &path.issue_id).await?;
+    let (issue, _) = user.issue(&state.store, &path.issue_id, None).await?;
     let (total, unique) = state.store.issue_tag_totals(issue.id, &path.key).await?;
     let values = state.store.issue_tag_values(issue.id, &path.key, 10).await?;
     let top: Vec<Value> = values
@@ -284,6 +216,10 @@ pub struct IssuePath(std::collections::HashMap<String, String>);
 impl IssuePath {
     fn id(&self) -> &str {
         self.0.get("issue_id").map_or("", String::as_str)
+    }
+
+    fn org(&self) -> Option<&str> {
+        self.0.get("org").map(String::as_str)
     }
 }
 

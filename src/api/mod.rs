@@ -3,10 +3,13 @@
 //! Requests authenticate with `Authorization: Bearer <token>` (tokens from `faultline token create` or
 //! the UI). A token acts as its user, limited by its scopes: reads need a `*:read` scope, changes a
 //! `*:write` (or `*:admin`) one. Responses are JSON shaped like Sentry's (see [`serialize`]); lists
-//! paginate with Sentry's `Link` header and `cursor` parameter. Every user sees every organization's
-//! projects for now; per-project membership comes with the web UI's accounts.
+//! paginate with Sentry's `Link` header and `cursor` parameter. Tokens follow the web UI's membership:
+//! an admin's token reaches every project, another user's only the projects they are members of; a
+//! project out of reach, and its issues, events and rules, answer 404 like ones that do not exist
+//! (see [`auth`]).
 
 pub mod auth;
+pub mod issue_list;
 pub mod issue_update;
 pub mod issues;
 pub mod organizations;

@@ -8,7 +8,8 @@ use super::auth::ApiUser;
 use super::{ApiError, ApiResult};
 use crate::app::AppState;
 
-/// Organizations the token can see.
+/// Organizations the token can see: every organization (membership is per project, so a user without
+/// projects still sees the organization, with an empty project list).
 pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult<Json<Vec<Value>>> {
     user.require("org", "read")?;
     let orgs = state.store.list_organizations().await?;
@@ -22,7 +23,7 @@ pub async fn list(State(state): State<AppState>, user: ApiUser) -> ApiResult<Jso
     ))
 }
 
-/// An organization's projects.
+/// An organization's projects that the token's user may see.
 pub async fn projects(
     State(state): State<AppState>,
     user: ApiUser,
@@ -30,7 +31,7 @@ pub async fn projects(
 ) -> ApiResult<Json<Vec<Value>>> {
     user.require("project", "read")?;
     let org = state.store.find_organization(&org).await?.ok_or(ApiError::NotFound)?;
-    let projects = state.store.list_projects(org.id).await?;
+    let projects = user.projects(&state.store, &org).await?;
     Ok(Json(
         projects
             .iter()

@@ -11,7 +11,8 @@
 //! Webhook URLs are secrets: responses show them masked (`…/services/T0/B0/****`), and a `PUT` that sends
 //! a masked value back keeps the stored URL. New webhooks must not point at internal addresses unless
 //! `allow_private_webhooks` is set. Reading needs `project:read` (or `alerts:read`), changing
-//! `project:write` (or `alerts:write`).
+//! `project:write` (or `alerts:write`); either needs a project the token's user may see (a member, or
+//! an admin), else the answer is 404 as for a project that does not exist.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -29,10 +30,6 @@ use crate::store::{AlertRuleRow, Millis, NewDelivery, Project};
 
 fn require(user: &ApiUser, level: &str) -> ApiResult<()> {
     user.require("project", level).or_else(|_| user.require("alerts", level))
-}
-
-async fn project(state: &AppState, org: &str, slug: &str) -> ApiResult<Project> {
-    state.store.find_project(org, slug).await?.ok_or(ApiError::NotFound)
 }
 
 async fn rule_of(state: &AppState, project: &Project, rule_id: &str) -> ApiResult<(AlertRuleRow, Rule)> {
@@ -112,7 +109,7 @@ pub async fn list(
     Path((org, slug)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     require(&user, "read")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let mut items = Vec::new();
     for row in state.store.list_alert_rules(project.id).await? {
         match Rule::from_row(&row) {
@@ -131,7 +128,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Response> {
     require(&user, "write")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let rule = parse(&state, &body, None).await?;
     let row = state.store.create_alert_rule(project.id, &rule.to_write(), Millis::now()).await?;
     tracing::info!(project.id = project.id, rule.id = row.id, "alert rule created");
@@ -145,7 +142,7 @@ pub async fn show(
     Path((org, slug, rule_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     require(&user, "read")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let (row, rule) = rule_of(&state, &project, &rule_id).await?;
     Ok(Json(rule.to_api(&row, &project.slug)))
 }
@@ -158,7 +155,7 @@ pub async fn update(
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     require(&user, "write")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let (row, previous) = rule_of(&state, &project, &rule_id).await?;
     let rule = parse(&state, &body, Some(&previous)).await?;
     let row = state.store.update_alert_rule(row.id, &rule.to_write(), Millis::now()).await?;
@@ -172,7 +169,7 @@ pub async fn delete(
     Path((org, slug, rule_id)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     require(&user, "write")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let (row, _) = rule_of(&state, &project, &rule_id).await?;
     state.store.delete_alert_rule(row.id).await?;
     Ok(StatusCode::ACCEPTED.into_response())
@@ -185,7 +182,7 @@ pub async fn send_test(
     Path((org, slug, rule_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     require(&user, "write")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let (row, rule) = rule_of(&state, &project, &rule_id).await?;
     let outcomes = deliver_test(&state, &project, &row, &rule).await?;
     let failures: Vec<String> =
@@ -207,7 +204,7 @@ pub async fn deliveries(
     Path((org, slug, rule_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Value>> {
     require(&user, "read")?;
-    let project = project(&state, &org, &slug).await?;
+    let project = user.project(&state.store, &org, &slug).await?;
     let (row, _) = rule_of(&state, &project, &rule_id).await?;
     let items: Vec<Value> = state
         .store
@@ -230,11 +227,10 @@ pub async fn issue_rules(
     Path(issue_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     require(&user, "read")?;
-    let id: i64 = issue_id.parse().map_err(|_| ApiError::NotFound)?;
-    state.store.find_issue(id).await?.ok_or(ApiError::NotFound)?;
+    let (issue, _) = user.issue(&state.store, &issue_id, None).await?;
     let items: Vec<Value> = state
         .store
-        .issue_rule_statuses(id)
+        .issue_rule_statuses(issue.id)
         .await?
         .iter()
         .map(|s| {

@@ -86,7 +86,8 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<Stats> {
     let started = Instant::now();
     let deadline = options.duration.map(|d| started + d);
     let next = Arc::new(AtomicU64::new(0));
-    let job = Arc::new(Job { client, url, auth, options: options.clone() });
+    let generator = events::Generator::new(options.shape.clone());
+    let job = Arc::new(Job { client, url, auth, generator, options: options.clone() });
     let limit = Arc::new(Semaphore::new(options.concurrency.max(1)));
 
     match options.rate {
@@ -159,12 +160,13 @@ struct Job {
     client: reqwest::Client,
     url: String,
     auth: String,
+    generator: events::Generator,
     options: BenchOptions,
 }
 
 impl Job {
     async fn send(&self, n: u64) -> (Option<u16>, Duration) {
-        let body = events::envelope(&self.options.shape, n, &random_hex(16));
+        let body = self.generator.envelope(n, &random_hex(16));
         let mut request = self.client.post(&self.url).header("x-sentry-auth", &self.auth);
         let body = if self.options.gzip {
             request = request.header("content-encoding", "gzip");

@@ -23,28 +23,28 @@ use crate::store::{
 };
 
 /// What processing needs besides the envelope.
-pub struct ProcessContext<'a> {
+pub struct ProcessContext {
     /// The key's project.
     pub project_id: i64,
     /// Its organization.
     pub organization_id: i64,
     /// The project's platform.
-    pub platform: Option<&'a str>,
+    pub platform: Option<String>,
     /// When the request arrived.
     pub received_at: OffsetDateTime,
     /// The client's address, for `{{auto}}`.
     pub client_ip: Option<IpAddr>,
     /// `sentry_client` of the request auth.
-    pub client: Option<&'a str>,
+    pub client: Option<String>,
     /// The project's grouping rules.
-    pub grouping: &'a GroupingConfig,
+    pub grouping: std::sync::Arc<GroupingConfig>,
     /// The project's inbound filters (web UI settings); `None` filters nothing.
-    pub filters: Option<&'a super::filters::InboundFilters>,
+    pub filters: Option<std::sync::Arc<super::filters::InboundFilters>>,
 }
 
 /// Whether the project's inbound filters drop this event (counted as `filtered`).
-fn filtered(ctx: &ProcessContext<'_>, normalized: &NormalizedEvent, item: &str) -> bool {
-    let Some(reason) = ctx.filters.and_then(|f| f.reason(&normalized.payload)) else { return false };
+fn filtered(ctx: &ProcessContext, normalized: &NormalizedEvent, item: &str) -> bool {
+    let Some(reason) = ctx.filters.as_ref().and_then(|f| f.reason(&normalized.payload)) else { return false };
     metrics::counter!("ingest_items_total", "item" => item.to_owned(), "outcome" => "filtered").increment(1);
     tracing::debug!(project.id = ctx.project_id, reason, "event dropped by an inbound filter");
     true
@@ -53,7 +53,7 @@ fn filtered(ctx: &ProcessContext<'_>, normalized: &NormalizedEvent, item: &str) 
 /// The write for one envelope and the event id to answer with, if any.
 pub fn process_envelope(
     envelope: &Envelope,
-    ctx: &ProcessContext<'_>,
+    ctx: &ProcessContext,
 ) -> Result<(EnvelopeWrite, Option<EventId>), IngestError> {
     let mut write = new_write(ctx);
     let mut event_id = envelope.headers.event_id;
@@ -77,7 +77,7 @@ pub fn process_envelope(
             if let Some(report) = feedback_report(&normalized) {
                 write.user_reports.push(report);
             }
-            write.events.push(new_event(normalized, ctx.grouping)?);
+            write.events.push(new_event(normalized, &ctx.grouping)?);
             count_item(item, "stored");
             continue;
         }
@@ -200,7 +200,7 @@ pub fn process_envelope(
 }
 
 /// The write for a single event from the legacy store endpoint.
-pub fn process_store_event(payload: &[u8], ctx: &ProcessContext<'_>) -> Result<(EnvelopeWrite, EventId), IngestError> {
+pub fn process_store_event(payload: &[u8], ctx: &ProcessContext) -> Result<(EnvelopeWrite, EventId), IngestError> {
     let opts = normalize_options(ctx, EventKind::Event);
     let normalized = normalize_event(payload, &opts)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
@@ -209,12 +209,12 @@ pub fn process_store_event(payload: &[u8], ctx: &ProcessContext<'_>) -> Result<(
     if filtered(ctx, &normalized, "event") {
         return Ok((write, event_id));
     }
-    write.events.push(new_event(normalized, ctx.grouping)?);
+    write.events.push(new_event(normalized, &ctx.grouping)?);
     metrics::counter!("ingest_items_total", "item" => "event", "outcome" => "stored").increment(1);
     Ok((write, event_id))
 }
 
-fn new_write(ctx: &ProcessContext<'_>) -> EnvelopeWrite {
+fn new_write(ctx: &ProcessContext) -> EnvelopeWrite {
     EnvelopeWrite {
         project_id: ctx.project_id,
         organization_id: ctx.organization_id,
@@ -223,12 +223,12 @@ fn new_write(ctx: &ProcessContext<'_>) -> EnvelopeWrite {
     }
 }
 
-fn normalize_options(ctx: &ProcessContext<'_>, kind: EventKind) -> NormalizeOptions {
+fn normalize_options(ctx: &ProcessContext, kind: EventKind) -> NormalizeOptions {
     let mut opts = NormalizeOptions::new(ctx.received_at);
     opts.client_ip = ctx.client_ip;
-    opts.project_platform = ctx.platform.map(str::to_owned);
+    opts.project_platform = ctx.platform.clone();
     opts.kind = kind;
-    opts.client = ctx.client.map(str::to_owned);
+    opts.client = ctx.client.clone();
     opts
 }
 

@@ -13,6 +13,7 @@
 //! The backend is picked by the URL scheme: `sqlite:` or `postgres:`/`postgresql:`; anything else is an
 //! error. Migrations live in `migrations/sqlite` and `migrations/postgres` with the same version numbers.
 
+mod nodelay;
 mod ops;
 mod postgres;
 pub mod records;
@@ -313,6 +314,12 @@ backend_api! {
     fn unmerge_hash(&self, issue_id: i64, hash: &str, actor: Option<i64>) -> i64;
     /// Delete issues with their events; with `discard`, later events with their hashes are dropped.
     fn delete_issues(&self, ids: &[i64], discard: bool) -> ();
+    /// Wake up to `limit` ignored issues whose ignore time has passed (`ignore_until <= now`): back to
+    /// unresolved (escalating) with their ignore conditions cleared, an activity entry and a
+    /// `reappeared` alert fact each. A conditional update flips each row, and only the caller that
+    /// flipped it writes the rest, so several processes sweeping one database wake each issue once.
+    /// Returns the issues woken.
+    fn wake_expired_ignores(&self, now: Millis, limit: i64) -> Vec<i64>;
     /// Create an alert rule.
     fn create_alert_rule(&self, project_id: i64, rule: &AlertRuleWrite, now: Millis) -> AlertRuleRow;
     /// A project's alert rules, oldest first.

@@ -29,7 +29,15 @@ impl PgStore {
         let connect_err = |source| StoreError::Connect { url: url.redacted(), source };
         let connect: PgConnectOptions = url.expose().parse().map_err(connect_err)?;
         // Room for every shape of the batched statements (see store::rollup::pieces).
-        let connect = connect.application_name("faultline").statement_cache_capacity(500);
+        let connect = connect
+            .application_name("faultline")
+            .statement_cache_capacity(500)
+            // A prepared statement's generic plan is fixed once chosen: planned while `events` was
+            // empty, the ingest lookups kept a sequential scan that took 300 ms per batch at 130k
+            // events where autovacuum was off to refresh statistics. Custom plans cost ~0.1 ms each.
+            .options([("plan_cache_mode", "force_custom_plan")]);
+        // A TCP port to find the pool's sockets by (none for a Unix socket), see store::nodelay.
+        let tcp_port = connect.get_socket().is_none().then(|| connect.get_port());
         // One direct connection first: a pool would hide "connection refused" behind a timeout.
         let probe = tokio::time::timeout(options.acquire_timeout, PgConnection::connect_with(&connect))
             .await
@@ -41,6 +49,16 @@ impl PgStore {
             .acquire_timeout(options.acquire_timeout)
             // A transaction dropped on an error path only queues its ROLLBACK; until the connection is
             // used again it would sit "idle in transaction" holding row locks. A ping on release sends it.
+            .after_connect(move |_, _| {
+                Box::pin(async move {
+                    if let Some(port) = tcp_port
+                        && let Err(err) = super::nodelay::set_on_sockets_to(port)
+                    {
+                        tracing::warn!(error = %err, "could not set TCP_NODELAY on the database connection");
+                    }
+                    Ok(())
+                })
+            })
             .after_release(|conn, _| Box::pin(async move { conn.ping().await.map(|()| true) }))
             .connect_with(connect)
             .await

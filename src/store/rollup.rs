@@ -51,10 +51,15 @@ impl Span {
 pub struct Rollup<'a> {
     /// `(project, event id)` already stored or accepted in this transaction (duplicates are skipped).
     pub known_events: HashSet<(i64, String)>,
-    /// `(project, hash)` → the issue owning it, as found or created in this transaction.
+    /// `(project, hash)` → the issue owning it: read for all the batch's hashes up front, then
+    /// extended by the issues this transaction opens. A hash of the batch missing here has no owner.
     pub owners: HashMap<(i64, String), i64>,
-    /// `(project, hashes joined)` → whether those hashes are tombstoned ("delete and discard").
-    pub discarded: HashMap<(i64, String), bool>,
+    /// `(project, hash)` of the batch that belong to a deleted-and-discarded issue.
+    pub tombstones: HashSet<(i64, String)>,
+    /// The workflow state of the batch's existing issues that are not plainly unresolved (absent: unresolved).
+    pub states: HashMap<i64, IssueState>,
+    /// Per issue: what this batch adds to its row.
+    pub issues: HashMap<i64, IssueDelta<'a>>,
     /// Event rows, in arrival order.
     pub events: Vec<EventRow<'a>>,
     /// `(issue, key, value)` → (count, seen span).
@@ -67,6 +72,45 @@ pub struct Rollup<'a> {
     pub environments: HashMap<(i64, &'a str), Span>,
     /// `(organization, version)` → (event span, first arrival, projects).
     pub releases: HashMap<(i64, &'a str), (Span, Millis, BTreeSet<i64>)>,
+}
+
+/// What decides whether an event reopens its issue: a resolved issue regresses, an ignored one wakes
+/// when its condition is met (`ops/workflow.rs`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IssueState {
+    /// Issue id.
+    pub id: i64,
+    /// `resolved` or `ignored` (unresolved issues are not read).
+    pub status: String,
+    /// `next` or `release` when resolved in a release.
+    pub resolved_mode: Option<String>,
+    /// The release the fix is in.
+    pub resolved_release: Option<String>,
+    /// Ignored until then.
+    pub ignore_until: Option<Millis>,
+    /// Ignored until the issue's event count reaches this.
+    pub ignore_count: Option<i64>,
+    /// Ignored until this many users have seen it.
+    pub ignore_users: Option<i64>,
+    /// The stored event count (this batch's events are in [`IssueDelta::times_seen`]).
+    pub times_seen: i64,
+    /// The stored user count.
+    pub users_seen: i64,
+}
+
+/// What one batch adds to an issue row, written with one multi-row `UPDATE` at the end.
+#[derive(Debug, Clone, Copy)]
+pub struct IssueDelta<'a> {
+    /// Events counted.
+    pub times_seen: i64,
+    /// Their time span.
+    pub seen: Span,
+    /// The latest event's title, culprit, level and metadata (they describe the issue).
+    pub latest: &'a NewEvent,
+    /// The first release seen in this batch.
+    pub first_release: Option<&'a str>,
+    /// The last release seen in this batch.
+    pub last_release: Option<&'a str>,
 }
 
 /// Split rows into pieces of 256, 128, …, 1 (binary decomposition of the length), so that a
@@ -84,6 +128,16 @@ pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// Split the keys of an `IN (…)` lookup into lists of 256, the last one padded to a power of two
+/// by repeating its last key (a repeated key changes nothing in an `IN` list). One statement per
+/// 256 keys, still in one of nine shapes.
+pub fn lookups<T>(keys: &[T]) -> impl Iterator<Item = impl Iterator<Item = &T>> {
+    keys.chunks(256).map(|chunk| {
+        let padding = chunk.len().next_power_of_two() - chunk.len();
+        chunk.iter().chain(chunk.last().into_iter().cycle().take(padding))
+    })
+}
+
 impl<'a> Rollup<'a> {
     /// Count one stored event.
     pub fn add(
@@ -97,6 +151,20 @@ impl<'a> Rollup<'a> {
         self.events.push(EventRow { project_id, issue_id, received_at, event: ev });
         let at = ev.timestamp;
         if let Some(issue) = issue_id {
+            let delta = self.issues.entry(issue).or_insert(IssueDelta {
+                times_seen: 0,
+                seen: Span::new(at),
+                latest: ev,
+                first_release: None,
+                last_release: None,
+            });
+            delta.times_seen += 1;
+            delta.seen.widen(at);
+            delta.latest = ev;
+            if let Some(release) = ev.release.as_deref() {
+                delta.first_release.get_or_insert(release);
+                delta.last_release = Some(release);
+            }
             for (key, value) in &ev.tags {
                 let entry = self.tags.entry((issue, key.as_str(), value.as_str())).or_insert((0, Span::new(at)));
                 entry.0 += 1;
@@ -162,6 +230,16 @@ mod tests {
     }
 
     #[test]
+    fn lookups_pad_to_a_power_of_two_with_the_last_key() {
+        let keys: Vec<u32> = (0..300).collect();
+        let lists: Vec<Vec<u32>> = lookups(&keys).map(|l| l.copied().collect()).collect();
+        assert_eq!(lists.iter().map(Vec::len).collect::<Vec<_>>(), [256, 64]);
+        assert_eq!(lists[1][43..], [299; 21]);
+        assert_eq!(lookups(&[7u32]).map(|l| l.count()).collect::<Vec<_>>(), [1]);
+        assert_eq!(lookups::<u32>(&[]).count(), 0);
+    }
+
+    #[test]
     fn sums_and_spans_per_key() {
         let events = [
             event("a", 10 * HOUR_MS + 5, Some("id:1")),
@@ -179,5 +257,11 @@ mod tests {
         assert_eq!(rollup.hourly[&(7, Millis(11 * HOUR_MS))], 1);
         assert_eq!(rollup.users.len(), 1, "one user, seen twice");
         assert_eq!(rollup.releases[&(9, "1.0")].2.len(), 1);
+        let delta = rollup.issues[&7];
+        assert_eq!(
+            (delta.times_seen, delta.seen.first, delta.seen.last),
+            (3, Millis(10 * HOUR_MS + 1), Millis(11 * HOUR_MS))
+        );
+        assert_eq!(delta.latest.event_id, "c", "the last event describes the issue");
     }
 }

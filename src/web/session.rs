@@ -43,12 +43,7 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// The projects of an organization this user may see: all for admins, else their memberships.
     pub async fn visible_projects(&self, store: &Store, organization_id: i64) -> StoreResult<Vec<Project>> {
-        let all = store.list_projects(organization_id).await?;
-        if self.user.is_admin {
-            return Ok(all);
-        }
-        let mine = store.member_project_ids(self.user.id).await?;
-        Ok(all.into_iter().filter(|p| mine.contains(&p.id)).collect())
+        crate::projects::visible_projects(store, &self.user, organization_id).await
     }
 
     /// Admins only.

@@ -8,7 +8,7 @@
 # that is the server's time to render plus well under a millisecond).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=target/release/faultline
+BIN=${BIN:-target/release/faultline}
 BACKEND=${1:-sqlite}
 EVENTS=${2:-100000}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}

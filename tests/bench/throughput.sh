@@ -9,7 +9,7 @@
 # peak under load, and bytes of database per stored event. Client and server share this machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=target/release/faultline
+BIN=${BIN:-target/release/faultline}
 WHICH=${1:-both}
 SECS=${2:-20}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}

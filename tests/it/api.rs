@@ -21,7 +21,7 @@ impl Api {
     async fn new(scopes: &str) -> Self {
         let app = TestApp::spawn().await;
         let project = app.project("web").await;
-        let token = app.api_token("dev@example.com", scopes).await;
+        let token = app.api_token("dev@example.com", scopes, &[&project]).await;
         for (id, ty, value) in [
             (ID1, "ZeroDivisionError", "division by zero"),
             (ID2, "ZeroDivisionError", "division by zero"),

@@ -135,3 +135,60 @@ async fn concurrent_writers_open_one_issue_per_fingerprint() {
     assert_eq!((issues[0].times_seen, issues[0].users_seen), (40, 20));
     other.close().await;
 }
+
+/// Regressions and ignore conditions are decided per event even when the events share one batch:
+/// a resolved issue regresses once, an issue ignored "until 3 more events" wakes on the third.
+#[tokio::test]
+async fn workflow_state_is_followed_event_by_event_inside_a_batch() {
+    use faultline::store::{IgnoreCondition, IssueUpdate, StatusChange};
+
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let first = store
+        .ingest_batch(&[write(org, project, vec![event("a0", &["ha"], None, None), event("b0", &["hb"], None, None)])])
+        .await
+        .unwrap();
+    let (resolved, ignored) = (first[0][0].issue_id.unwrap(), first[0][1].issue_id.unwrap());
+    let set = |status| IssueUpdate { status: Some(status), ..IssueUpdate::default() };
+    store.update_issues(&[resolved], &set(StatusChange::Resolved), None).await.unwrap();
+    let until_three = IgnoreCondition { count: Some(3), ..IgnoreCondition::default() };
+    store.update_issues(&[ignored], &set(StatusChange::Ignored(until_three)), None).await.unwrap();
+
+    let events = ["a1", "b1", "a2", "b2", "b3", "b4"]
+        .iter()
+        .map(|id| event(id, if id.starts_with('a') { &["ha"] } else { &["hb"] }, None, None))
+        .collect();
+    let outcomes = store.ingest_batch(&[write(org, project, events)]).await.unwrap();
+    let regressed: Vec<bool> = outcomes[0].iter().map(|o| o.is_regression).collect();
+    assert_eq!(regressed, [true, false, false, false, false, false], "only the first event regresses");
+
+    let issue = store.find_issue(resolved).await.unwrap().unwrap();
+    assert_eq!((issue.status.as_str(), issue.times_seen, issue.title.as_str()), ("unresolved", 3, "Boom a2"));
+    let issue = store.find_issue(ignored).await.unwrap().unwrap();
+    assert_eq!((issue.status.as_str(), issue.times_seen), ("unresolved", 5));
+    let kinds: Vec<String> = store.list_activity(ignored).await.unwrap().into_iter().map(|a| a.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "set_escalating").count(), 1, "woken once: {kinds:?}");
+    let kinds: Vec<String> = store.list_activity(resolved).await.unwrap().into_iter().map(|a| a.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "set_regression").count(), 1, "regressed once: {kinds:?}");
+}
+
+/// The issue page's per-hash event counts stop past a cap instead of walking every event.
+#[tokio::test]
+async fn hash_event_counts_stop_past_the_cap() {
+    use faultline::store::IssueHash;
+
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let many = usize::try_from(IssueHash::COUNT_CAP).unwrap() + 5;
+    let events = (0..many).map(|i| event(&format!("m{i}"), &["hm"], None, None)).collect();
+    let few = vec![event("f1", &["hf"], None, None), event("f2", &["hf"], None, None)];
+    let outcomes = store.ingest_batch(&[write(org, project, events), write(org, project, few)]).await.unwrap();
+
+    let big = store.list_issue_hashes(outcomes[0][0].issue_id.unwrap()).await.unwrap();
+    assert_eq!(big[0].events, IssueHash::COUNT_CAP + 1);
+    assert!(big[0].capped());
+    let small = store.list_issue_hashes(outcomes[1][0].issue_id.unwrap()).await.unwrap();
+    assert_eq!((small[0].events, small[0].capped()), (2, false));
+}

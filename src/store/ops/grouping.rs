@@ -37,10 +37,11 @@ macro_rules! grouping {
 
         async fn list_issue_hashes(&self, issue_id: i64) -> $crate::store::StoreResult<Vec<$crate::store::IssueHash>> {
             let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT h.hash, CAST((SELECT COUNT(*) FROM events e WHERE e.issue_id = h.issue_id \
-                 AND e.primary_hash = h.hash) AS BIGINT) FROM issue_hashes h WHERE h.issue_id = $1 ORDER BY h.hash",
+                "SELECT h.hash, CAST((SELECT COUNT(*) FROM (SELECT 1 FROM events e WHERE e.issue_id = h.issue_id \
+                 AND e.primary_hash = h.hash LIMIT $2) c) AS BIGINT) FROM issue_hashes h WHERE h.issue_id = $1 ORDER BY h.hash",
             )
             .bind(issue_id)
+            .bind($crate::store::IssueHash::COUNT_CAP + 1)
             .fetch_all(self.reader())
             .await?;
             Ok(rows.into_iter().map(|(hash, events)| $crate::store::IssueHash { hash, events }).collect())

@@ -138,21 +138,10 @@ macro_rules! ingest_fns {
                 outcome.duplicate = true;
                 return Ok(outcome);
             }
-            // Web UI workflow: the issue was deleted with "discard future events" (cached per batch).
-            if !ev.hashes.is_empty() {
-                let key = (write.project_id, ev.hashes.join("\n"));
-                let discarded = match rollup.discarded.get(&key) {
-                    Some(known) => *known,
-                    None => {
-                        let found = is_discarded(tx, write.project_id, &ev.hashes).await?;
-                        rollup.discarded.insert(key, found);
-                        found
-                    }
-                };
-                if discarded {
-                    outcome.discarded = true;
-                    return Ok(outcome);
-                }
+            // Web UI workflow: the issue was deleted with "discard future events".
+            if ev.hashes.iter().any(|h| rollup.tombstones.contains(&(write.project_id, h.clone()))) {
+                outcome.discarded = true;
+                return Ok(outcome);
             }
             if !ev.hashes.is_empty() {
                 outcome.issue_id = Some(resolve_issue(tx, write, ev, &mut outcome, rollup).await?);
@@ -165,25 +154,86 @@ macro_rules! ingest_fns {
             Ok(outcome)
         }
 
-        /// Put the ids of the batch's events that are already stored into `rollup.known_events`.
+        /// Put the ids of the batch's events that are already stored into `rollup.known_events`: one
+        /// query per project and piece of the batch.
         pub(super) async fn prefetch_known_events(
             tx: &mut sqlx::Transaction<'_, Db>,
             batch: &[EnvelopeWrite],
             rollup: &mut Rollup<'_>,
         ) -> StoreResult<()> {
+            let mut ids: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
             for write in batch.iter().filter(|w| !w.events.is_empty()) {
-                for chunk in $crate::store::rollup::pieces(&write.events) {
+                ids.entry(write.project_id).or_default().extend(write.events.iter().map(|ev| ev.event_id.as_str()));
+            }
+            for (project_id, ids) in ids {
+                for chunk in $crate::store::rollup::lookups(&ids) {
                     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-                    sql.push_bind(write.project_id);
+                    sql.push_bind(project_id);
                     sql.push(" AND event_id IN (");
-                    let mut ids = sql.separated(", ");
-                    for ev in chunk {
-                        ids.push_bind(ev.event_id.as_str());
+                    let mut list = sql.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
                     }
                     sql.push(")");
                     let found: Vec<(String,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
-                    rollup.known_events.extend(found.into_iter().map(|(id,)| (write.project_id, id)));
+                    rollup.known_events.extend(found.into_iter().map(|(id,)| (project_id, id)));
                 }
+            }
+            Ok(())
+        }
+
+        /// Read, for all the batch's hashes, their owners and tombstones, and the workflow state of the
+        /// owning issues that are not plainly unresolved: three queries per project and piece instead
+        /// of several per event.
+        pub(super) async fn prefetch_issues(
+            tx: &mut sqlx::Transaction<'_, Db>,
+            batch: &[EnvelopeWrite],
+            rollup: &mut Rollup<'_>,
+        ) -> StoreResult<()> {
+            let mut hashes: std::collections::BTreeMap<i64, std::collections::BTreeSet<&str>> = Default::default();
+            for write in batch {
+                let entry = hashes.entry(write.project_id).or_default();
+                entry.extend(write.events.iter().flat_map(|ev| ev.hashes.iter().map(String::as_str)));
+            }
+            for (project_id, hashes) in hashes {
+                let hashes: Vec<&str> = hashes.into_iter().collect();
+                for chunk in $crate::store::rollup::lookups(&hashes) {
+                    let chunk: Vec<&str> = chunk.copied().collect();
+                    for (table, tombstones) in [("issue_hashes", false), ("issue_tombstones", true)] {
+                        let column = if tombstones { "project_id" } else { "issue_id" };
+                        let mut sql = sqlx::QueryBuilder::<Db>::new(format!("SELECT hash, {column} FROM {table} WHERE project_id = "));
+                        sql.push_bind(project_id);
+                        sql.push(" AND hash IN (");
+                        let mut list = sql.separated(", ");
+                        for hash in &chunk {
+                            list.push_bind(*hash);
+                        }
+                        sql.push(")");
+                        let found: Vec<(String, i64)> = sql.build_query_as().fetch_all(&mut **tx).await?;
+                        for (hash, issue) in found {
+                            if tombstones {
+                                rollup.tombstones.insert((project_id, hash));
+                            } else {
+                                rollup.owners.insert((project_id, hash), issue);
+                            }
+                        }
+                    }
+                }
+            }
+            let issues: std::collections::BTreeSet<i64> = rollup.owners.values().copied().collect();
+            let issues: Vec<i64> = issues.into_iter().collect();
+            for chunk in $crate::store::rollup::lookups(&issues) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new(
+                    "SELECT id, status, resolved_mode, resolved_release, ignore_until, ignore_count, ignore_users, times_seen, users_seen \
+                     FROM issues WHERE status <> 'unresolved' AND id IN (",
+                );
+                let mut list = sql.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                sql.push(")");
+                let states: Vec<$crate::store::rollup::IssueState> = sql.build_query_as().fetch_all(&mut **tx).await?;
+                rollup.states.extend(states.into_iter().map(|s| (s.id, s)));
             }
             Ok(())
         }
@@ -265,12 +315,33 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            for (issue, added) in new_users {
-                sqlx::query("UPDATE issues SET users_seen = users_seen + $2 WHERE id = $1")
-                    .bind(issue)
-                    .bind(added)
-                    .execute(&mut **tx)
-                    .await?;
+            // Each touched issue once: its counts, seen span, latest description and releases.
+            let mut issues: Vec<_> = rollup.issues.iter().map(|(id, d)| (*id, d, new_users.get(id).copied().unwrap_or(0))).collect();
+            issues.sort_unstable_by_key(|(id, ..)| *id);
+            for chunk in $crate::store::rollup::pieces(&issues) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("UPDATE issues SET times_seen = issues.times_seen + v.column2, \
+                     users_seen = issues.users_seen + v.column3, \
+                     first_seen = CASE WHEN v.column4 < issues.first_seen THEN v.column4 ELSE issues.first_seen END, \
+                     last_seen = CASE WHEN v.column5 > issues.last_seen THEN v.column5 ELSE issues.last_seen END, \
+                     title = v.column6, culprit = v.column7, level = v.column8, metadata = v.column9, \
+                     first_release = COALESCE(issues.first_release, v.column10), last_release = COALESCE(v.column11, issues.last_release) \
+                     FROM (");
+                sql.push_values(chunk, |mut row, (id, d, users)| {
+                    let ev = d.latest;
+                    row.push_bind(*id)
+                        .push_bind(d.times_seen)
+                        .push_bind(*users)
+                        .push_bind(d.seen.first)
+                        .push_bind(d.seen.last)
+                        .push_bind(ev.title.as_str())
+                        .push_bind(ev.culprit.as_str())
+                        .push_bind(ev.level.as_str())
+                        .push_bind(ev.metadata.as_str())
+                        .push_bind(d.first_release)
+                        .push_bind(d.last_release);
+                });
+                sql.push(") AS v WHERE issues.id = v.column1");
+                sql.build().execute(&mut **tx).await?;
             }
             let environments: Vec<_> = rollup.environments.iter().collect();
             for chunk in $crate::store::rollup::pieces(&environments) {
@@ -312,7 +383,7 @@ macro_rules! ingest_fns {
             Ok(())
         }
 
-        /// The issue owning any of the event's hashes (updated), or a new one.
+        /// The issue owning any of the event's hashes, or a new one; reopens it when due.
         async fn resolve_issue(
             tx: &mut sqlx::Transaction<'_, Db>,
             write: &EnvelopeWrite,
@@ -320,12 +391,8 @@ macro_rules! ingest_fns {
             outcome: &mut IngestOutcome,
             rollup: &mut Rollup<'_>,
         ) -> StoreResult<i64> {
-            // Owners found earlier in this transaction stay owners until it commits.
-            let cached = ev.hashes.iter().find_map(|h| rollup.owners.get(&(write.project_id, h.clone())).copied());
-            let mut owner = match cached {
-                Some(issue) => Some(issue),
-                None => find_owner(tx, write.project_id, &ev.hashes).await?,
-            };
+            // The batch's owners were read up front; owners found or opened since stay owners until commit.
+            let mut owner = ev.hashes.iter().find_map(|h| rollup.owners.get(&(write.project_id, h.clone())).copied());
             if owner.is_none() {
                 let (next,): (i64,) =
                     sqlx::query_as("UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id")
@@ -368,25 +435,9 @@ macro_rules! ingest_fns {
                     claim_hashes(tx, write.project_id, issue_id, &ev.hashes).await?;
                 }
                 // Web UI workflow: release-aware regression and ignore conditions (ops/workflow.rs).
-                outcome.is_regression = reopen_if_due(tx, write, issue_id, ev).await?;
+                let pending = rollup.issues.get(&issue_id).map_or(0, |d| d.times_seen);
+                outcome.is_regression = reopen_if_due(tx, write, ev, &mut rollup.states, issue_id, pending).await?;
             }
-            sqlx::query(
-                "UPDATE issues SET times_seen = times_seen + 1, \
-                 last_seen = CASE WHEN $2 > last_seen THEN $2 ELSE last_seen END, \
-                 first_seen = CASE WHEN $2 < first_seen THEN $2 ELSE first_seen END, \
-                 title = $3, culprit = $4, level = $5, metadata = $6, \
-                 first_release = COALESCE(first_release, $7), last_release = COALESCE($7, last_release) \
-                 WHERE id = $1",
-            )
-            .bind(issue_id)
-            .bind(ev.timestamp)
-            .bind(&ev.title)
-            .bind(&ev.culprit)
-            .bind(&ev.level)
-            .bind(&ev.metadata)
-            .bind(&ev.release)
-            .execute(&mut **tx)
-            .await?;
             Ok(issue_id)
         }
 
@@ -431,6 +482,7 @@ macro_rules! ingest {
             let mut tx = self.begin_write().await?;
             let mut rollup = $crate::store::rollup::Rollup::default();
             write::prefetch_known_events(&mut tx, batch, &mut rollup).await?;
+            write::prefetch_issues(&mut tx, batch, &mut rollup).await?;
             let mut outcomes = Vec::with_capacity(batch.len());
             for write in batch {
                 outcomes.push(write::write_envelope(&mut tx, write, &mut rollup).await?);

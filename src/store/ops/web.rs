@@ -160,7 +160,7 @@ macro_rules! web {
             Ok($crate::store::EventNeighbors {
                 previous: one(
                     pool,
-                    "SELECT event_id FROM events WHERE issue_id = $1 AND (timestamp < $2 OR (timestamp = $2 AND id < $3)) \
+                    "SELECT event_id FROM events WHERE issue_id = $1 AND timestamp <= $2 AND (timestamp < $2 OR id < $3) \
                      ORDER BY timestamp DESC, id DESC LIMIT 1",
                     issue_id,
                     event,
@@ -168,7 +168,7 @@ macro_rules! web {
                 .await?,
                 next: one(
                     pool,
-                    "SELECT event_id FROM events WHERE issue_id = $1 AND (timestamp > $2 OR (timestamp = $2 AND id > $3)) \
+                    "SELECT event_id FROM events WHERE issue_id = $1 AND timestamp >= $2 AND (timestamp > $2 OR id > $3) \
                      ORDER BY timestamp, id LIMIT 1",
                     issue_id,
                     event,

@@ -1,6 +1,7 @@
 //! The issue workflow: status changes with their release and ignore conditions, assignment,
-//! bookmarks, comments and the activity log, merge, delete-and-discard, and the ingest-side half
-//! (regressions, waking ignored issues, dropping discarded hashes).
+//! bookmarks, comments and the activity log, merge, delete-and-discard, the sweep that wakes issues
+//! ignored for a while once the time is up, and the ingest-side half (regressions, waking ignored
+//! issues, dropping discarded hashes).
 //!
 //! The UI and the JSON API call the same operations, so an issue changed through either looks the
 //! same and leaves the same activity. Each operation is one transaction.
@@ -240,6 +241,36 @@ macro_rules! workflow {
             tx.commit().await?;
             Ok(())
         }
+
+        async fn wake_expired_ignores(
+            &self,
+            now: $crate::store::Millis,
+            limit: i64,
+        ) -> $crate::store::StoreResult<Vec<i64>> {
+            // The outer conditions are checked again on the row the update locks: on PostgreSQL a
+            // second sweeper that picked the same issue waits for the first, then finds it unresolved
+            // and leaves it alone (the subquery skips rows another sweeper holds in the first place).
+            let sql = format!(
+                "UPDATE issues SET status = 'unresolved', substatus = 'escalating', ignore_until = NULL, ignore_count = NULL, \
+                 ignore_users = NULL \
+                 WHERE id IN (SELECT id FROM issues WHERE ignore_until <= $1 AND status = 'ignored' \
+                              ORDER BY ignore_until, id LIMIT $2{FOR_UPDATE_SKIP_LOCKED}) \
+                 AND ignore_until <= $1 AND status = 'ignored' \
+                 RETURNING id, project_id"
+            );
+            let mut tx = self.begin_write().await?;
+            let mut woke: Vec<(i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
+            woke.sort_unstable();
+            for &(issue_id, project_id) in &woke {
+                activity(&mut tx, issue_id, None, "set_escalating", &serde_json::json!({"reason": "ignore_until"}), now).await?;
+                // The alert fact for "an ignored issue whose ignore condition ends", without an event.
+                alert_write::record_activity(&mut tx, project_id, issue_id, $crate::store::ActivityKind::Reappeared, None, None, now)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(woke.into_iter().map(|(id, _)| id).collect())
+        }
     };
 }
 
@@ -272,44 +303,25 @@ macro_rules! workflow_fns {
 /// The ingest write path's workflow checks, expanded inside `ingest_fns!`'s `write` module.
 macro_rules! workflow_write_fns {
     () => {
-        /// Whether any of the event's hashes belongs to a deleted-and-discarded issue.
-        async fn is_discarded(tx: &mut sqlx::Transaction<'_, Db>, project_id: i64, hashes: &[String]) -> StoreResult<bool> {
-            for hash in hashes {
-                let row: Option<(i64,)> = sqlx::query_as("SELECT project_id FROM issue_tombstones WHERE project_id = $1 AND hash = $2")
-                    .bind(project_id)
-                    .bind(hash)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-                if row.is_some() {
-                    return Ok(true);
-                }
-            }
-            Ok(false)
-        }
-
         /// Before the event is counted on its existing issue: reopen a resolved issue as regressed
-        /// (release-aware), or wake an ignored one whose condition is met. Returns whether it regressed.
+        /// (release-aware), or wake an ignored one whose condition is met. `state` was read for the
+        /// batch (absent: the issue is unresolved) and follows what this function changes; `pending`
+        /// is what the batch already counted on the issue. Returns whether it regressed.
         async fn reopen_if_due(
             tx: &mut sqlx::Transaction<'_, Db>,
             write: &EnvelopeWrite,
-            issue_id: i64,
             ev: &NewEvent,
+            states: &mut std::collections::HashMap<i64, $crate::store::rollup::IssueState>,
+            issue_id: i64,
+            pending: i64,
         ) -> StoreResult<bool> {
-            type State = (String, Option<String>, Option<String>, Option<Millis>, Option<i64>, Option<i64>, i64, i64);
-            let state: Option<State> = sqlx::query_as(
-                "SELECT status, resolved_mode, resolved_release, ignore_until, ignore_count, ignore_users, times_seen, users_seen \
-                 FROM issues WHERE id = $1",
-            )
-            .bind(issue_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-            let Some((status, mode, resolved_release, until, count, users, times_seen, users_seen)) = state else {
+            let Some(state) = states.get(&issue_id) else {
                 return Ok(false);
             };
             let now = write.received_at;
-            match status.as_str() {
+            match state.status.as_str() {
                 "resolved" => {
-                    let due = match (mode.as_deref(), resolved_release.as_deref(), ev.release.as_deref()) {
+                    let due = match (state.resolved_mode.as_deref(), state.resolved_release.as_deref(), ev.release.as_deref()) {
                         (None, _, _) | (Some(_), None, _) => true,
                         // Tied to a release: an event without one says nothing about the fix.
                         (Some(_), Some(_), None) => false,
@@ -323,6 +335,7 @@ macro_rules! workflow_write_fns {
                     if !due {
                         return Ok(false);
                     }
+                    states.remove(&issue_id);
                     let reopened = sqlx::query(
                         "UPDATE issues SET status = 'unresolved', substatus = 'regressed', resolved_release = NULL, resolved_mode = NULL \
                          WHERE id = $1 AND status = 'resolved'",
@@ -338,10 +351,12 @@ macro_rules! workflow_write_fns {
                     Ok(true)
                 }
                 "ignored" => {
-                    let mut due = until.is_some_and(|t| t <= now) || count.is_some_and(|c| times_seen + 1 >= c);
+                    let times_seen = state.times_seen + pending;
+                    let mut due = state.ignore_until.is_some_and(|t| t <= now)
+                        || state.ignore_count.is_some_and(|c| times_seen + 1 >= c);
                     if !due
-                        && let (Some(limit), Some(user)) = (users, &ev.user_key)
-                        && users_seen + 1 >= limit
+                        && let (Some(limit), Some(user)) = (state.ignore_users, &ev.user_key)
+                        && state.users_seen + 1 >= limit
                     {
                         let known: Option<(i64,)> = sqlx::query_as("SELECT issue_id FROM issue_users WHERE issue_id = $1 AND user_key = $2")
                             .bind(issue_id)
@@ -351,6 +366,7 @@ macro_rules! workflow_write_fns {
                         due = known.is_none();
                     }
                     if due {
+                        states.remove(&issue_id);
                         let woke = sqlx::query(
                             "UPDATE issues SET status = 'unresolved', substatus = 'escalating', ignore_until = NULL, ignore_count = NULL, \
                              ignore_users = NULL WHERE id = $1 AND status = 'ignored'",

@@ -55,11 +55,25 @@ impl TestApp {
         TestProject { id: project.id, key: key.public_key, key_id: key.id }
     }
 
-    /// A (non-admin) user with an API token of `scopes`; returns the token.
-    pub async fn api_token(&self, email: &str, scopes: &str) -> String {
+    /// A non-admin user who is a member of `member_of`, with an API token of `scopes`; returns the
+    /// token. The token reaches those projects only, as the user does in the web UI.
+    pub async fn api_token(&self, email: &str, scopes: &str, member_of: &[&TestProject]) -> String {
+        let (user_id, token) = self.user_with_token(email, scopes, false).await;
+        for project in member_of {
+            self.store().add_project_member(project.id, user_id).await.unwrap();
+        }
+        token
+    }
+
+    /// An admin with an API token of `scopes` (every project); returns the token.
+    pub async fn admin_api_token(&self, email: &str, scopes: &str) -> String {
+        self.user_with_token(email, scopes, true).await.1
+    }
+
+    async fn user_with_token(&self, email: &str, scopes: &str, is_admin: bool) -> (i64, String) {
         let user = self
             .store()
-            .create_user(&faultline::store::NewUser { email: email.into(), password_hash: None, is_admin: false })
+            .create_user(&faultline::store::NewUser { email: email.into(), password_hash: None, is_admin })
             .await
             .unwrap();
         let token = format!("token-{}", faultline::secrets::random_hex(8));
@@ -70,7 +84,7 @@ impl TestApp {
             scopes: scopes.into(),
         };
         self.store().create_api_token(&new).await.unwrap();
-        token
+        (user.id, token)
     }
 
     /// Serve the router on a real TCP port; returns the base URL (`http://127.0.0.1:PORT`).

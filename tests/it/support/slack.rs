@@ -97,7 +97,8 @@ impl Alerts {
     pub async fn with_config(config: Config) -> Self {
         let app = TestApp::with_config(config).await;
         let project = app.project("web").await;
-        let token = app.api_token("ops@example.com", "project:read project:write event:read event:write").await;
+        let token =
+            app.api_token("ops@example.com", "project:read project:write event:read event:write", &[&project]).await;
         Self { app, project, token }
     }
 
