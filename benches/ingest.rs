@@ -38,6 +38,7 @@ fn ingest(c: &mut Criterion) {
             client: None,
             grouping: std::sync::Arc::new(GroupingConfig::default()),
             filters: None,
+            dictionary: None,
         };
         b.iter(|| {
             let envelope = Envelope::parse(black_box(body.clone())).expect("parses");

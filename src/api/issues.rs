@@ -157,7 +157,7 @@ pub async fn events(
     events.truncate(limit as usize);
     let mut items = Vec::with_capacity(events.len());
     for event in &events {
-        items.push(serialize::event(event, &serialize::payload(event)?));
+        items.push(serialize::event(event, &state.store.payload_json(&event.payload).await?));
     }
     let base = format!("{}/api/0/issues/{}/events/", state.config.public_url(), issue.id);
     Ok(paginated(items, &base, offset, limit, has_more))
@@ -172,7 +172,7 @@ pub async fn latest_event(
     user.require("event", "read")?;
     let (issue, _) = user.issue(&state.store, path.id(), path.org()).await?;
     let event = state.store.list_issue_events(issue.id, 1, 0).await?.pop().ok_or(ApiError::NotFound)?;
-    Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
+    Ok(Json(serialize::event(&event, &state.store.payload_json(&event.payload).await?)))
 }
 
 /// `GET /api/0/projects/{org}/{project}/events/{event_id}/`.
@@ -185,7 +185,7 @@ pub async fn project_event(
     let project = user.project(&state.store, &org, &slug).await?;
     let id: crate::protocol::EventId = event_id.parse().map_err(|_| ApiError::NotFound)?;
     let event = state.store.find_event(project.id, &id.to_string()).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(serialize::event(&event, &serialize::payload(&event)?)))
+    Ok(Json(serialize::event(&event, &state.store.payload_json(&event.payload).await?)))
 }
 
 /// `GET /api/0/issues/{id}/tags/{key}/`: the value distribution of one tag.

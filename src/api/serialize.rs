@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::store::{Issue, Project, StoreError, StoredEvent, User};
+use crate::store::{Issue, Project, StoredEvent, User};
 
 /// Sentry's short-id alphabet (base 32 without I, L, O, U).
 const SHORT_ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -96,12 +96,6 @@ pub fn with_viewer(mut issue: Value, assignee_user: Option<&User>, bookmarked: b
         object.insert("isBookmarked".into(), json!(bookmarked));
     }
     issue
-}
-
-/// The normalized payload of a stored event.
-pub fn payload(event: &StoredEvent) -> Result<Value, StoreError> {
-    let json = zstd::decode_all(event.payload.as_slice()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// An event object: the payload's interfaces as `entries`, plus the indexed columns.

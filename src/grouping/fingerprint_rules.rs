@@ -34,7 +34,7 @@ pub struct FingerprintRule {
     pub fingerprint: Vec<String>,
     /// Custom issue title template (`title="…"`), if any.
     pub title: Option<String>,
-    /// Whether the rule ships with Faultline (Sentry's built-in rules).
+    /// Whether the rule ships with Faultline (`builtin_fingerprints.txt`).
     pub builtin: bool,
 }
 
@@ -44,17 +44,9 @@ pub struct FingerprintRules {
     rules: Vec<FingerprintRule>,
 }
 
-/// Sentry's built-in rules (`javascript@2024-02-02`): chunk-load errors and React hydration
-/// errors.
-const BUILTIN_RULES: &str = r#"
-family:javascript error.type:"ChunkLoadError" -> chunkloaderror
-family:javascript error.value:"ChunkLoadError*" -> chunkloaderror
-family:javascript tags.transaction:"*" message:"Hydration failed because the initial UI does not match what was rendered on the server." -> hydrationerror, {{tags.transaction}}
-family:javascript tags.transaction:"*" message:"The server could not finish this Suspense boundary, likely due to an error during server rendering. Switched to client rendering." -> hydrationerror, {{tags.transaction}}
-family:javascript tags.transaction:"*" message:"There was an error while hydrating this Suspense boundary. Switched to client rendering." -> hydrationerror, {{tags.transaction}}
-family:javascript tags.transaction:"*" message:"There was an error while hydrating. Because the error happened outside of a Suspense boundary, the entire root will switch to client rendering." -> hydrationerror, {{tags.transaction}}
-family:javascript tags.transaction:"*" message:"Text content does not match server-rendered HTML." -> hydrationerror, {{tags.transaction}}
-"#;
+/// Faultline's built-in rules: failed chunk loads and React hydration mismatches, grouped as
+/// Sentry's default config groups them (the file says why each exists).
+const BUILTIN_RULES: &str = include_str!("builtin_fingerprints.txt");
 
 static BUILTIN: LazyLock<Vec<FingerprintRule>> = LazyLock::new(|| {
     let mut rules = FingerprintRules::parse(BUILTIN_RULES)

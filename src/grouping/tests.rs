@@ -245,6 +245,31 @@ fn the_built_in_chunk_load_rule_applies_to_javascript() {
 }
 
 #[test]
+fn the_built_in_rules_catch_chunk_load_values_and_group_hydration_errors_per_page() {
+    let by_value = serde_json::json!({
+        "platform": "javascript",
+        "exception": {"values": [{"type": "Error", "value": "ChunkLoadError: Loading chunk 7 failed."}]},
+    });
+    assert_eq!(group(by_value, &GroupingConfig::default()).hashes, vec![hash::hash_values(["chunkloaderror"])]);
+    let hydration = |transaction: &str| {
+        serde_json::json!({
+            "platform": "javascript",
+            "tags": [["transaction", transaction]],
+            "exception": {"values": [{"type": "Error",
+                "value": "Text content does not match server-rendered HTML."}]},
+        })
+    };
+    let checkout = group(hydration("/checkout"), &GroupingConfig::default());
+    assert_eq!(checkout.hashes, vec![hash::hash_values(["hydrationerror", "/checkout"])]);
+    assert_ne!(group(hydration("/cart"), &GroupingConfig::default()).hashes, checkout.hashes);
+    let python = serde_json::json!({
+        "platform": "python",
+        "exception": {"values": [{"type": "ChunkLoadError", "value": "x"}]},
+    });
+    assert_ne!(group(python, &GroupingConfig::default()).hashes, vec![hash::hash_values(["chunkloaderror"])]);
+}
+
+#[test]
 fn checksums_are_used_verbatim_or_hashed() {
     let hex = group(serde_json::json!({"checksum": "0123456789abcdef0123456789abcdef"}), &GroupingConfig::default());
     assert_eq!(hex.hashes, vec!["0123456789abcdef0123456789abcdef"]);

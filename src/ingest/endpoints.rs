@@ -21,6 +21,7 @@ use super::process::{ProcessContext, process_envelope, process_store_event};
 use crate::app::AppState;
 use crate::pipeline::SubmitError;
 use crate::protocol::{Envelope, EventId, decode_body, legacy_store_body, limits};
+use crate::store::payloads::PayloadDictionary;
 use crate::store::{EnvelopeWrite, Millis};
 
 /// `POST /api/{project_id}/envelope/`.
@@ -44,8 +45,9 @@ pub async fn envelope(
     limits::check_envelope(&envelope).map_err(|e| IngestError::TooLarge(e.to_string()))?;
 
     let ctx = context(&state, &key, &parts, auth.as_ref().and_then(|a| a.client.clone())).await?;
+    let dictionary = ctx.dictionary.clone();
     let (write, event_id) = off_the_runtime(move || process_envelope(&envelope, &ctx)).await?;
-    commit(&state, &key, write).await?;
+    commit(&state, &key, write, dictionary.as_deref()).await?;
     Ok(match event_id {
         Some(id) => Json(json!({ "id": id.to_string() })).into_response(),
         None => Json(json!({})).into_response(),
@@ -80,8 +82,9 @@ pub async fn store(
     }
     let json = legacy_store_body(bytes, limits::MAX_EVENT_BYTES).map_err(IngestError::Decode)?;
     let ctx = context(&state, &key, &parts, auth.client.clone()).await?;
+    let dictionary = ctx.dictionary.clone();
     let (write, event_id): (EnvelopeWrite, EventId) = off_the_runtime(move || process_store_event(&json, &ctx)).await?;
-    commit(&state, &key, write).await?;
+    commit(&state, &key, write, dictionary.as_deref()).await?;
     Ok(Json(json!({ "id": event_id.to_string() })).into_response())
 }
 
@@ -132,6 +135,10 @@ async fn context(
         client,
         grouping: grouping_config(state, key).await?,
         filters: Some(inbound_filters(state, key).await?),
+        dictionary: state.store.payload_dictionary(key.project_id).await.map_err(|err| {
+            tracing::error!(error = %crate::telemetry::Chain(&err), "payload dictionary lookup failed");
+            IngestError::Unavailable
+        })?,
     })
 }
 
@@ -168,8 +175,14 @@ async fn grouping_config(
     })
 }
 
-/// Rate-limit, queue and wait for the commit.
-async fn commit(state: &AppState, key: &KeyInfo, write: EnvelopeWrite) -> Result<(), IngestError> {
+/// Rate-limit, queue and wait for the commit; then, once a project has enough events compressed
+/// without a (fresh) dictionary, train one in the background.
+async fn commit(
+    state: &AppState,
+    key: &KeyInfo,
+    write: EnvelopeWrite,
+    dictionary: Option<&PayloadDictionary>,
+) -> Result<(), IngestError> {
     let limit =
         key.rate_limit_per_minute.unwrap_or_else(|| i64::from(state.config.ingest.default_rate_limit_per_minute));
     let events = i64::try_from(write.events.len()).unwrap_or(i64::MAX);
@@ -187,6 +200,10 @@ async fn commit(state: &AppState, key: &KeyInfo, write: EnvelopeWrite) -> Result
             let duplicates = outcomes.iter().filter(|o| o.duplicate).count();
             metrics::counter!("ingest_events_accepted_total").increment((accepted - duplicates) as u64);
             metrics::counter!("ingest_events_duplicate_total").increment(duplicates as u64);
+            let stored = (accepted - duplicates) as u64;
+            if stored > 0 && state.store.payload_training_due(key.project_id, dictionary, stored) {
+                tokio::spawn(train_dictionary(state.store.clone(), key.project_id));
+            }
             Ok(())
         }
         Err(SubmitError::QueueFull) => Err(IngestError::RateLimited {
@@ -196,5 +213,14 @@ async fn commit(state: &AppState, key: &KeyInfo, write: EnvelopeWrite) -> Result
             reason: "the server is busy; retry shortly",
         }),
         Err(SubmitError::Closed | SubmitError::WriteFailed) => Err(IngestError::Unavailable),
+    }
+}
+
+/// Train a project's payload dictionary (seconds of CPU on the blocking pool, once per project).
+async fn train_dictionary(store: crate::store::Store, project_id: i64) {
+    match store.train_payload_dictionary(project_id).await {
+        Ok(Some(id)) => tracing::info!(project.id = project_id, dictionary = id, "trained a payload dictionary"),
+        Ok(None) => tracing::debug!(project.id = project_id, "too little to train a payload dictionary on"),
+        Err(err) => tracing::warn!(error = %crate::telemetry::Chain(&err), "training a payload dictionary failed"),
     }
 }

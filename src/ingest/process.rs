@@ -18,6 +18,7 @@ use crate::protocol::session::{SessionStatus, parse_session, parse_sessions};
 use crate::protocol::{
     Envelope, EventId, EventKind, Item, ItemType, NormalizeOptions, NormalizedEvent, normalize_event,
 };
+use crate::store::payloads::{self, PayloadDictionary};
 use crate::store::{
     ClientOutcome, EnvelopeWrite, Millis, NewAttachment, NewCheckIn, NewEvent, NewUserReport, SessionCounts,
 };
@@ -40,6 +41,8 @@ pub struct ProcessContext {
     pub grouping: std::sync::Arc<GroupingConfig>,
     /// The project's inbound filters (web UI settings); `None` filters nothing.
     pub filters: Option<std::sync::Arc<super::filters::InboundFilters>>,
+    /// The project's payload dictionary, once one is trained (see [`crate::store::payloads`]).
+    pub dictionary: Option<std::sync::Arc<PayloadDictionary>>,
 }
 
 /// Whether the project's inbound filters drop this event (counted as `filtered`).
@@ -77,7 +80,7 @@ pub fn process_envelope(
             if let Some(report) = feedback_report(&normalized) {
                 write.user_reports.push(report);
             }
-            write.events.push(new_event(normalized, &ctx.grouping)?);
+            write.events.push(new_event(normalized, ctx)?);
             count_item(item, "stored");
             continue;
         }
@@ -209,7 +212,7 @@ pub fn process_store_event(payload: &[u8], ctx: &ProcessContext) -> Result<(Enve
     if filtered(ctx, &normalized, "event") {
         return Ok((write, event_id));
     }
-    write.events.push(new_event(normalized, &ctx.grouping)?);
+    write.events.push(new_event(normalized, ctx)?);
     metrics::counter!("ingest_items_total", "item" => "event", "outcome" => "stored").increment(1);
     Ok((write, event_id))
 }
@@ -232,11 +235,11 @@ fn normalize_options(ctx: &ProcessContext, kind: EventKind) -> NormalizeOptions 
     opts
 }
 
-fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<NewEvent, IngestError> {
+fn new_event(normalized: NormalizedEvent, ctx: &ProcessContext) -> Result<NewEvent, IngestError> {
     let NormalizedEvent { event_id, mut payload, summary } = normalized;
     let hashes = match summary.ty {
         EventType::Transaction => Vec::new(),
-        _ => grouping::calculate(&payload, config).hashes,
+        _ => grouping::calculate(&payload, &ctx.grouping).hashes,
     };
     // Sentry stores the derived tags (level, environment, release, browser, user, …) on the event.
     if let Some(event) = payload.as_object_mut() {
@@ -245,8 +248,8 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
     }
     let json = serde_json::to_vec(&payload)
         .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
-    let compressed =
-        compress(&json).map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
+    let compressed = payloads::compress(&json, ctx.dictionary.as_deref())
+        .map_err(|e| IngestError::InvalidItem { item: "event".to_owned(), source: Box::new(e) })?;
     Ok(NewEvent {
         event_id: event_id.to_string(),
         event_type: summary.ty.as_str().to_owned(),
@@ -264,24 +267,6 @@ fn new_event(normalized: NormalizedEvent, config: &GroupingConfig) -> Result<New
         hashes,
         metadata: serde_json::to_string(&summary.metadata).unwrap_or_else(|_| "{}".to_owned()),
         payload: compressed,
-    })
-}
-
-/// zstd level 3 with one reused context per thread (creating a context per event costs more than
-/// compressing 8 KiB).
-fn compress(json: &[u8]) -> std::io::Result<Vec<u8>> {
-    thread_local! {
-        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
-    }
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Compressor::new(3)?);
-        }
-        match slot.as_mut() {
-            Some(compressor) => compressor.compress(json),
-            None => zstd::bulk::compress(json, 3),
-        }
     })
 }
 

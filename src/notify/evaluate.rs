@@ -178,9 +178,10 @@ async fn load_event(store: &Store, issue: &Issue, event_id: Option<&str>) -> Sto
             ..EventFacts::default()
         });
     };
-    let mut tags: Vec<(String, String)> = zstd::decode_all(event.payload.as_slice())
+    let mut tags: Vec<(String, String)> = store
+        .payload_json(&event.payload)
+        .await
         .ok()
-        .and_then(|json| serde_json::from_slice::<Value>(&json).ok())
         .and_then(|payload| payload.get("tags").and_then(Value::as_array).cloned())
         .unwrap_or_default()
         .iter()

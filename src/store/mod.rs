@@ -15,6 +15,7 @@
 
 mod nodelay;
 mod ops;
+pub mod payloads;
 mod postgres;
 pub mod records;
 pub mod rollup;
@@ -131,6 +132,27 @@ impl Store {
         }
     }
 
+    /// A stored payload as JSON.
+    pub async fn payload_json(&self, payload: &[u8]) -> StoreResult<serde_json::Value> {
+        let json = self.decompress_payload(payload).await?;
+        serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("event payload: {e}")))
+    }
+
+    /// Count events compressed for a project with `current` as its dictionary; true once when a new
+    /// dictionary should be trained ([`Store::train_payload_dictionary`]).
+    pub fn payload_training_due(
+        &self,
+        project_id: i64,
+        current: Option<&payloads::PayloadDictionary>,
+        events: u64,
+    ) -> bool {
+        let codec = match self {
+            Store::Sqlite(s) => &s.payloads,
+            Store::Postgres(p) => &p.payloads,
+        };
+        codec.due_for_training(project_id, current, events, Millis::now())
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend_name(&self) -> &'static str {
         match self {
@@ -226,6 +248,15 @@ backend_api! {
 
     /// Store a batch of accepted envelopes in one transaction; one outcome list per envelope.
     fn ingest_batch(&self, batch: &[EnvelopeWrite]) -> Vec<Vec<IngestOutcome>>;
+
+    // --- stored payloads and their zstd dictionaries (ops/payloads.rs, payloads.rs) ---
+    /// A stored payload's JSON bytes, decompressed with the dictionary its frame names.
+    fn decompress_payload(&self, payload: &[u8]) -> Vec<u8>;
+    /// The project's newest dictionary, for compressing new payloads (cached per node for a minute).
+    fn payload_dictionary(&self, project_id: i64) -> Option<std::sync::Arc<payloads::PayloadDictionary>>;
+    /// Train a dictionary on the project's newest payloads and store it; its id, or `None` if there was
+    /// too little to learn from.
+    fn train_payload_dictionary(&self, project_id: i64) -> Option<u32>;
 
     /// A page of a project's issues.
     fn list_issues(&self, query: &IssueQuery) -> Vec<Issue>;

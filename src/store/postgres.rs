@@ -21,6 +21,7 @@ type Db = Postgres;
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: Pool<Db>,
+    pub(super) payloads: std::sync::Arc<super::payloads::PayloadCodec>,
 }
 
 impl PgStore {
@@ -63,7 +64,7 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, payloads: Default::default() })
     }
 
     /// Apply pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
@@ -106,6 +107,7 @@ impl Backend for PgStore {
     ops::outbox!();
     ops::grouping!();
     ops::unmerge!();
+    ops::payloads!();
 }
 
 ops::ingest_fns!();

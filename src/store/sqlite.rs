@@ -27,6 +27,7 @@ type Db = Sqlite;
 pub struct SqliteStore {
     writer: Pool<Db>,
     reader: Pool<Db>,
+    pub(super) payloads: std::sync::Arc<super::payloads::PayloadCodec>,
 }
 
 impl SqliteStore {
@@ -61,7 +62,7 @@ impl SqliteStore {
             .connect_with(base.read_only(true).create_if_missing(false))
             .await
             .map_err(connect_err)?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, payloads: Default::default() })
     }
 
     /// Apply pending migrations.
@@ -110,6 +111,7 @@ impl Backend for SqliteStore {
     ops::outbox!();
     ops::grouping!();
     ops::unmerge!();
+    ops::payloads!();
 }
 
 ops::ingest_fns!();

@@ -152,7 +152,7 @@ pub async fn raw_json(
 ) -> WebResult<Response> {
     let (_, issue) = load_issue(&state, &user, &org, &issue_id).await?;
     let event = find_event(&state, &issue, &event_id).await?;
-    let payload = crate::api::serialize::payload(&event)?;
+    let payload = state.store.payload_json(&event.payload).await?;
     let body = serde_json::to_vec_pretty(&payload).map_err(|e| WebError::Internal(e.into()))?;
     let disposition = format!("attachment; filename=\"event-{}.json\"", event.event_id);
     Ok((
@@ -196,7 +196,7 @@ async fn render(
     let hashes = store.list_issue_hashes(issue.id).await?;
     let (view, nav_events, grouping) = match &event {
         Some(e) => {
-            let payload = crate::api::serialize::payload(e)?;
+            let payload = store.payload_json(&e.payload).await?;
             let config = state.grouping.get(store, issue.project_id).await?;
             let issue_hashes: Vec<String> = hashes.iter().map(|h| h.hash.clone()).collect();
             let grouping = grouping_view::explain(&payload, &config, &issue_hashes);

@@ -17,6 +17,7 @@ mod health;
 mod ignore_sweep;
 mod ingest;
 mod ingest_bad_input;
+mod payload_dictionaries;
 mod sdk_rust;
 mod setup;
 mod shutdown;

@@ -154,6 +154,19 @@ macro_rules! ingest_fns {
             Ok(outcome)
         }
 
+        /// Append ` IN (…)` with one bound parameter per key (a piece from `rollup::lookups`).
+        fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
+        where
+            T: sqlx::Encode<'t, Db> + sqlx::Type<Db>,
+        {
+            sql.push(" IN (");
+            let mut list = sql.separated(", ");
+            for key in keys {
+                list.push_bind(key);
+            }
+            sql.push(")");
+        }
+
         /// Put the ids of the batch's events that are already stored into `rollup.known_events`: one
         /// query per project and piece of the batch.
         pub(super) async fn prefetch_known_events(
@@ -168,13 +181,8 @@ macro_rules! ingest_fns {
             for (project_id, ids) in ids {
                 for chunk in $crate::store::rollup::lookups(&ids) {
                     let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-                    sql.push_bind(project_id);
-                    sql.push(" AND event_id IN (");
-                    let mut list = sql.separated(", ");
-                    for id in chunk {
-                        list.push_bind(*id);
-                    }
-                    sql.push(")");
+                    sql.push_bind(project_id).push(" AND event_id");
+                    push_in(&mut sql, chunk.copied());
                     let found: Vec<(String,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
                     rollup.known_events.extend(found.into_iter().map(|(id,)| (project_id, id)));
                 }
@@ -202,13 +210,8 @@ macro_rules! ingest_fns {
                     for (table, tombstones) in [("issue_hashes", false), ("issue_tombstones", true)] {
                         let column = if tombstones { "project_id" } else { "issue_id" };
                         let mut sql = sqlx::QueryBuilder::<Db>::new(format!("SELECT hash, {column} FROM {table} WHERE project_id = "));
-                        sql.push_bind(project_id);
-                        sql.push(" AND hash IN (");
-                        let mut list = sql.separated(", ");
-                        for hash in &chunk {
-                            list.push_bind(*hash);
-                        }
-                        sql.push(")");
+                        sql.push_bind(project_id).push(" AND hash");
+                        push_in(&mut sql, chunk.iter().copied());
                         let found: Vec<(String, i64)> = sql.build_query_as().fetch_all(&mut **tx).await?;
                         for (hash, issue) in found {
                             if tombstones {
@@ -225,13 +228,9 @@ macro_rules! ingest_fns {
             for chunk in $crate::store::rollup::lookups(&issues) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "SELECT id, status, resolved_mode, resolved_release, ignore_until, ignore_count, ignore_users, times_seen, users_seen \
-                     FROM issues WHERE status <> 'unresolved' AND id IN (",
+                     FROM issues WHERE status <> 'unresolved' AND id",
                 );
-                let mut list = sql.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                sql.push(")");
+                push_in(&mut sql, chunk.copied());
                 let states: Vec<$crate::store::rollup::IssueState> = sql.build_query_as().fetch_all(&mut **tx).await?;
                 rollup.states.extend(states.into_iter().map(|s| (s.id, s)));
             }

@@ -71,16 +71,25 @@ macro_rules! unmerge {
             let mut hourly: BTreeMap<i64, i64> = BTreeMap::new();
             let mut tags: BTreeMap<(String, String), (i64, i64, i64)> = BTreeMap::new();
             let mut users: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+            let mut jsons = Vec::with_capacity(moved.len());
+            for event in &moved {
+                match self.decompress_payload(&event.6).await {
+                    Ok(json) => jsons.push(json),
+                    Err(err) => {
+                        tx.rollback().await?;
+                        return Err(err);
+                    }
+                }
+            }
             let mut tally = || -> Result<(), StoreError> {
-                for (_, ts, user_key, _, _, _, payload) in &moved {
+                for ((_, ts, user_key, ..), json) in moved.iter().zip(&jsons) {
                     *hourly.entry(ts - ts.rem_euclid(HOUR_MS)).or_default() += 1;
                     if let Some(user) = user_key {
                         let seen = users.entry(user.clone()).or_insert((*ts, *ts));
                         seen.1 = *ts;
                     }
-                    let json = zstd::decode_all(payload.as_slice()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let value: serde_json::Value =
-                        serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        serde_json::from_slice(json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let pairs = value.get("tags").and_then(serde_json::Value::as_array).cloned().unwrap_or_default();
                     for pair in pairs {
                         if let (Some(k), Some(v)) = (pair.get(0).and_then(|k| k.as_str()), pair.get(1).and_then(|v| v.as_str())) {
