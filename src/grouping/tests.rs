@@ -325,3 +325,78 @@ fn results_can_cross_threads() {
     send_sync::<GroupingResult>();
     send_sync::<GroupingConfig>();
 }
+
+/// The function names of the contributing frames in a variant's tree, outermost first.
+fn contributing_functions(variant: &crate::grouping::Variant) -> Vec<String> {
+    fn walk(node: &Value, out: &mut Vec<String>) {
+        if node["contributes"] != true {
+            return;
+        }
+        let children = node["values"].as_array().cloned().unwrap_or_default();
+        if node["id"] == "frame" {
+            let function = children.iter().find(|c| c["id"] == "function" && c["contributes"] == true);
+            if let Some(name) = function.and_then(|f| f["values"][0].as_str()) {
+                out.push(name.to_owned());
+            }
+            return;
+        }
+        for child in &children {
+            walk(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(component) = &variant.component {
+        walk(&serde_json::to_value(component).expect("serializes"), &mut out);
+    }
+    out
+}
+
+/// The "by analogy" native rules of builtin.txt: a Linux thread's start routines and everything
+/// outside them, and a Rust panic's machinery and everything past it, stay out of the hash.
+#[test]
+fn linux_thread_starts_and_rust_panic_frames_do_not_group() {
+    let frame = |function: &str, package: &str, in_app: bool| {
+        serde_json::json!({"function": function, "package": package, "in_app": in_app,
+                           "instruction_addr": "0x1000"})
+    };
+    let frames = vec![
+        frame("__clone3", "/usr/lib/libc.so.6", false),
+        frame("start_thread", "/usr/lib/libc.so.6", false),
+        frame("std::sys::pal::unix::thread::Thread::new::thread_start", "/srv/worker", false),
+        frame("worker::run", "/srv/worker", true),
+        frame("worker::process_job", "/srv/worker", true),
+        frame("core::panicking::panic_fmt", "/srv/worker", false),
+        frame("std::panicking::rust_panic_with_hook", "/srv/worker", false),
+        frame("std::panicking::begin_panic_handler::{{closure}}", "/srv/worker", false),
+    ];
+    let event = serde_json::json!({
+        "platform": "native",
+        "exception": {"values": [{"type": "panic", "value": "job failed",
+                                  "stacktrace": {"frames": frames}}]},
+    });
+    let result = group(event, &GroupingConfig::default());
+    assert_eq!(contributing_functions(&result.variants["app"]), ["worker::run", "worker::process_job"]);
+    let system = contributing_functions(&result.variants["system"]);
+    assert!(system.contains(&"worker::run".to_owned()), "{system:?}");
+    for outside in ["__clone3", "start_thread", "core::panicking::panic_fmt", "std::panicking::rust_panic_with_hook"] {
+        assert!(!system.contains(&outside.to_owned()), "{outside} contributes: {system:?}");
+    }
+}
+
+/// The same for a Windows thread: `BaseThreadInitThunk` and `RtlUserThreadStart` start it.
+#[test]
+fn windows_thread_starts_do_not_group() {
+    let frame = |function: &str, package: &str| serde_json::json!({"function": function, "package": package, "instruction_addr": "0x1000"});
+    let event = serde_json::json!({
+        "platform": "native",
+        "exception": {"values": [{"type": "EXCEPTION_ACCESS_VIOLATION_READ", "value": "Fatal Error",
+            "stacktrace": {"frames": [
+                frame("RtlUserThreadStart", "C:\\Windows\\System32\\ntdll.dll"),
+                frame("BaseThreadInitThunk", "C:\\Windows\\System32\\kernel32.dll"),
+                frame("Renderer::DrawFrame", "C:\\Program Files\\Game\\game.exe"),
+                frame("Mesh::Upload", "C:\\Program Files\\Game\\game.exe"),
+            ]}}]},
+    });
+    let result = group(event, &GroupingConfig::default());
+    assert_eq!(contributing_functions(&result.variants["system"]), ["Renderer::DrawFrame", "Mesh::Upload"]);
+}
