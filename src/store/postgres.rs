@@ -111,6 +111,7 @@ impl Backend for PgStore {
 }
 
 ops::ingest_fns!();
+ops::payload_fns!(PgStore);
 ops::push_issue_filter!();
 ops::workflow_fns!();
 ops::alert_fns!();

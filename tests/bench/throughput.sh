@@ -3,6 +3,9 @@
 #
 #   cargo build --release && tests/bench/throughput.sh [sqlite|postgres|both] [seconds per run]
 #
+# CONCURRENCIES="8 128" picks the concurrency runs (CONCURRENCIES= runs only the fixed rate); the
+# server's environment passes through (FAULTLINE_INGEST__BATCH_MAX_WAIT_MS=0 …).
+#
 # For each backend: a fresh database, `faultline serve` (release build), one project and an API token;
 # then `faultline bench` with 8 KiB events over 50 fingerprints at concurrency 1, 8, 32 and 128 (digested
 # events/s verified through the API), a fixed 1,000 events/s run (acknowledgement latency), RSS idle and
@@ -12,6 +15,7 @@ cd "$(dirname "$0")/../.."
 BIN=${BIN:-target/release/faultline}
 WHICH=${1:-both}
 SECS=${2:-20}
+CONCURRENCIES=${CONCURRENCIES-1 8 32 128}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 
@@ -43,13 +47,14 @@ run_backend() {
   # Peak RSS under load, sampled every 200 ms.
   (peak=0; while kill -0 "$server" 2>/dev/null; do r=$(ps -o rss= -p "$server" | tr -d ' '); [ "${r:-0}" -gt "$peak" ] && peak=$r && echo "$peak" >"$work/peak"; sleep 0.2; done) &
   local sampler=$!
-  for c in 1 8 32 128; do
+  for c in $CONCURRENCIES; do
     echo "### concurrency $c, ${SECS}s"
     "$BIN" bench --dsn "$dsn" --concurrency "$c" --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   done
   echo "### fixed rate 1000 events/s, ${SECS}s"
   "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   echo "RSS peak under load: $(( $(cat "$work/peak") / 1024 )) MiB"
+  curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^ingest_(commit|ack)_seconds(\{quantile="(0.5|0.99|1)"\}|_count)' || true
   kill -TERM "$server"; wait "$server" || true
   kill "$sampler" 2>/dev/null || true
   local events bytes

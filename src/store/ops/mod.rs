@@ -27,7 +27,7 @@ pub(crate) use grouping::grouping;
 pub(crate) use ingest::{ingest, ingest_fns};
 pub(crate) use issues::{event_columns, issue_columns, issues, push_issue_filter};
 pub(crate) use outbox::outbox;
-pub(crate) use payloads::payloads;
+pub(crate) use payloads::{payload_fns, payloads};
 pub(crate) use projects::{key_columns, project_select, projects};
 pub(crate) use unmerge::unmerge;
 pub(crate) use web::web;
