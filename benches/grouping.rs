@@ -13,6 +13,12 @@ mod events;
 
 use events::{javascript_event, message_event, thirty_frame_event};
 
+/// The allocator the server binary uses (src/main.rs): grouping allocates per frame, so the bench
+/// measures with what ships. `GROUPING_BENCH_SYSTEM_ALLOC=1` is not a thing; compare by building the
+/// previous commit.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let config = GroupingConfig::default();
     let cases = [
