@@ -6,12 +6,14 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 
 # Dependencies first, in their own layer: build them against stub sources so that this layer is reused
-# until Cargo.toml or Cargo.lock change. (The manifest names benches/grouping.rs, so it needs a stub too.)
+# until Cargo.toml or Cargo.lock change. (The manifest names the benches, so they need stubs too.)
 COPY Cargo.toml Cargo.lock ./
+COPY .cargo ./.cargo
 RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs \
  && touch src/lib.rs \
  && echo 'fn main() {}' > benches/grouping.rs \
+ && echo 'fn main() {}' > benches/ingest.rs \
  && cargo build --release --locked \
  && rm -rf src benches
 
