@@ -192,3 +192,37 @@ async fn hash_event_counts_stop_past_the_cap() {
     let small = store.list_issue_hashes(outcomes[1][0].issue_id.unwrap()).await.unwrap();
     assert_eq!((small[0].events, small[0].capped()), (2, false));
 }
+
+#[tokio::test]
+async fn a_batchs_releases_are_written_once_and_linked_to_each_of_their_projects() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, web) = project(store).await;
+    let api = store
+        .create_project(&faultline::store::NewProject {
+            organization_id: org,
+            slug: "api".into(),
+            name: "api".into(),
+            platform: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    store
+        .ingest_batch(&[
+            write(org, web, vec![event("w1", &["h1"], None, Some("1.0")), event("w2", &["h1"], None, Some("1.1"))]),
+            write(org, api, vec![event("a1", &["h9"], None, Some("1.1")), event("a2", &["h9"], None, Some("2.0"))]),
+            write(org, web, vec![event("w3", &["h1"], None, Some("1.1"))]),
+        ])
+        .await
+        .unwrap();
+    let versions = |projects: Vec<i64>| async move {
+        let mut v: Vec<String> =
+            store.list_releases(org, &projects, 10).await.unwrap().into_iter().map(|r| r.version).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions(vec![web]).await, ["1.0", "1.1"]);
+    assert_eq!(versions(vec![api]).await, ["1.1", "2.0"]);
+    assert_eq!(versions(vec![web, api]).await, ["1.0", "1.1", "2.0"], "one row per version");
+}

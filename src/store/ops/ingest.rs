@@ -238,7 +238,8 @@ macro_rules! ingest_fns {
         }
 
         /// Write what the batch summed: event rows, tag values, hourly counts, users, environments,
-        /// releases.
+        /// releases. Rows go in key order, so that two nodes' batches lock shared rows (a busy issue's
+        /// tag values, say) in the same order and cannot deadlock each other on PostgreSQL.
         pub(super) async fn flush(tx: &mut sqlx::Transaction<'_, Db>, rollup: &Rollup<'_>) -> StoreResult<()> {
             for chunk in $crate::store::rollup::pieces(&rollup.events) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
@@ -265,7 +266,8 @@ macro_rules! ingest_fns {
                 });
                 sql.build().execute(&mut **tx).await?;
             }
-            let tags: Vec<_> = rollup.tags.iter().collect();
+            let mut tags: Vec<_> = rollup.tags.iter().collect();
+            tags.sort_unstable_by_key(|(key, _)| *key);
             for chunk in $crate::store::rollup::pieces(&tags) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO issue_tag_values (issue_id, key, value, times_seen, first_seen, last_seen) ",
@@ -280,7 +282,8 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            let hourly: Vec<_> = rollup.hourly.iter().collect();
+            let mut hourly: Vec<_> = rollup.hourly.iter().collect();
+            hourly.sort_unstable_by_key(|(key, _)| *key);
             for chunk in $crate::store::rollup::pieces(&hourly) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
                 sql.push_values(chunk, |mut row, ((issue, hour), count)| {
@@ -289,7 +292,8 @@ macro_rules! ingest_fns {
                 sql.push(" ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count");
                 sql.build().execute(&mut **tx).await?;
             }
-            let users: Vec<_> = rollup.users.iter().collect();
+            let mut users: Vec<_> = rollup.users.iter().collect();
+            users.sort_unstable_by_key(|(key, _)| *key);
             let mut new_users: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
             for chunk in $crate::store::rollup::pieces(&users) {
                 // New users first (their count goes to the issue), then the last-seen of the others.
@@ -342,7 +346,8 @@ macro_rules! ingest_fns {
                 sql.push(") AS v WHERE issues.id = v.column1");
                 sql.build().execute(&mut **tx).await?;
             }
-            let environments: Vec<_> = rollup.environments.iter().collect();
+            let mut environments: Vec<_> = rollup.environments.iter().collect();
+            environments.sort_unstable_by_key(|(key, _)| *key);
             for chunk in $crate::store::rollup::pieces(&environments) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO environments (project_id, name, first_seen, last_seen) ");
                 sql.push_values(chunk, |mut row, ((project, name), span)| {
@@ -354,30 +359,39 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            for ((organization, version), (span, received, projects)) in &rollup.releases {
-                let (release_id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO releases (organization_id, version, created_at, first_event, last_event) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (organization_id, version) DO UPDATE SET \
+            let mut releases: Vec<_> = rollup.releases.iter().collect();
+            releases.sort_unstable_by_key(|(key, _)| *key);
+            let mut links: Vec<(i64, i64)> = Vec::new();
+            for chunk in $crate::store::rollup::pieces(&releases) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new(
+                    "INSERT INTO releases (organization_id, version, created_at, first_event, last_event) ",
+                );
+                sql.push_values(chunk, |mut row, ((organization, version), (span, received, _))| {
+                    row.push_bind(*organization).push_bind(*version).push_bind(*received).push_bind(span.first).push_bind(span.last);
+                });
+                sql.push(
+                    " ON CONFLICT (organization_id, version) DO UPDATE SET \
                      first_event = CASE WHEN releases.first_event IS NULL OR excluded.first_event < releases.first_event \
                                    THEN excluded.first_event ELSE releases.first_event END, \
                      last_event = CASE WHEN releases.last_event IS NULL OR excluded.last_event > releases.last_event \
                                   THEN excluded.last_event ELSE releases.last_event END \
-                     RETURNING id",
-                )
-                .bind(*organization)
-                .bind(*version)
-                .bind(*received)
-                .bind(span.first)
-                .bind(span.last)
-                .fetch_one(&mut **tx)
-                .await?;
-                for project in projects {
-                    sqlx::query("INSERT INTO release_projects (release_id, project_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                        .bind(release_id)
-                        .bind(*project)
-                        .execute(&mut **tx)
-                        .await?;
+                     RETURNING id, organization_id, version",
+                );
+                let ids: Vec<(i64, i64, String)> = sql.build_query_as().fetch_all(&mut **tx).await?;
+                for (release_id, organization, version) in ids {
+                    if let Some((_, _, projects)) = rollup.releases.get(&(organization, version.as_str())) {
+                        links.extend(projects.iter().map(|project| (release_id, *project)));
+                    }
                 }
+            }
+            links.sort_unstable();
+            for chunk in $crate::store::rollup::pieces(&links) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO release_projects (release_id, project_id) ");
+                sql.push_values(chunk, |mut row, (release, project)| {
+                    row.push_bind(*release).push_bind(*project);
+                });
+                sql.push(" ON CONFLICT DO NOTHING");
+                sql.build().execute(&mut **tx).await?;
             }
             Ok(())
         }
