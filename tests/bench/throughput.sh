@@ -3,7 +3,8 @@
 #
 #   cargo build --release && tests/bench/throughput.sh [sqlite|postgres|both] [seconds per run]
 #
-# CONCURRENCIES="8 128" picks the concurrency runs (CONCURRENCIES= runs only the fixed rate); the
+# CONCURRENCIES="8 128" picks the concurrency runs (CONCURRENCIES= runs only the fixed rate),
+# RATE_RUNS=2 repeats the fixed-rate run on the same server (the first one includes start-up); the
 # server's environment passes through (FAULTLINE_INGEST__BATCH_MAX_WAIT_MS=0 …).
 #
 # For each backend: a fresh database, `faultline serve` (release build), one project and an API token;
@@ -16,6 +17,7 @@ BIN=${BIN:-target/release/faultline}
 WHICH=${1:-both}
 SECS=${2:-20}
 CONCURRENCIES=${CONCURRENCIES-1 8 32 128}
+RATE_RUNS=${RATE_RUNS:-1}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 
@@ -51,8 +53,10 @@ run_backend() {
     echo "### concurrency $c, ${SECS}s"
     "$BIN" bench --dsn "$dsn" --concurrency "$c" --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   done
-  echo "### fixed rate 1000 events/s, ${SECS}s"
-  "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
+  for _ in $(seq 1 "$RATE_RUNS"); do
+    echo "### fixed rate 1000 events/s, ${SECS}s"
+    "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
+  done
   echo "RSS peak under load: $(( $(cat "$work/peak") / 1024 )) MiB"
   curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^ingest_(commit|ack)_seconds(\{quantile="(0.5|0.99|1)"\}|_count)' || true
   kill -TERM "$server"; wait "$server" || true
