@@ -226,3 +226,49 @@ async fn a_batchs_releases_are_written_once_and_linked_to_each_of_their_projects
     assert_eq!(versions(vec![api]).await, ["1.1", "2.0"]);
     assert_eq!(versions(vec![web, api]).await, ["1.0", "1.1", "2.0"], "one row per version");
 }
+
+/// The WAL header's checkpoint sequence number: SQLite increments it each time a writer starts the
+/// log over from its beginning.
+fn wal_sequence(db: &std::path::Path) -> u32 {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    let header = std::fs::read(&wal).expect("the database has a WAL");
+    u32::from_be_bytes(header[12..16].try_into().expect("a WAL header"))
+}
+
+/// SQLite only: once the WAL passes 1,024 pages the background checkpointer restarts it, so the next
+/// commit writes the log from its start (the writer's own checkpoint would wait for 4,096 pages).
+#[tokio::test]
+async fn the_sqlite_wal_starts_over_once_it_has_grown() {
+    let db = TestDb::new().await;
+    let Some(path) = db.url.expose().strip_prefix("sqlite://").map(std::path::PathBuf::from) else {
+        return; // PostgreSQL manages its own WAL.
+    };
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let before = wal_sequence(&path);
+    // ~6 MiB of pages: incompressible 4 KiB payloads, one 4 KiB page each at least.
+    let noise = |n: u32| (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(n) >> 13) as u8).collect();
+    for chunk in 0..15u32 {
+        let events = (0..100u32)
+            .map(|i| NewEvent {
+                payload: noise(chunk * 100 + i),
+                ..event(&format!("w{chunk}-{i}"), &["h1"], None, None)
+            })
+            .collect();
+        store.ingest_batch(&[write(org, project, events)]).await.unwrap();
+    }
+    let mut restarted = false;
+    for i in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        store
+            .ingest_batch(&[write(org, project, vec![event(&format!("after-{i}"), &["h1"], None, None)])])
+            .await
+            .unwrap();
+        if wal_sequence(&path) != before {
+            restarted = true;
+            break;
+        }
+    }
+    assert!(restarted, "the WAL was never started over");
+}
