@@ -85,20 +85,15 @@ pub fn compress(json: &[u8], dictionary: Option<&PayloadDictionary>) -> std::io:
         static CONTEXT: std::cell::RefCell<Option<zstd::zstd_safe::CCtx<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
-    let Some(dictionary) = dictionary else {
-        return CONTEXT.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let cctx = slot.get_or_insert_with(zstd::zstd_safe::CCtx::create);
-            let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(json.len()));
-            cctx.compress(&mut out, json, LEVEL).map_err(zstd_error)?;
-            Ok(out)
-        });
-    };
     CONTEXT.with(|cell| {
         let mut slot = cell.borrow_mut();
         let cctx = slot.get_or_insert_with(zstd::zstd_safe::CCtx::create);
         let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(json.len()));
-        cctx.compress_using_cdict(&mut out, json, dictionary.encoder.as_cdict()).map_err(zstd_error)?;
+        match dictionary {
+            None => cctx.compress(&mut out, json, LEVEL),
+            Some(dictionary) => cctx.compress_using_cdict(&mut out, json, dictionary.encoder.as_cdict()),
+        }
+        .map_err(zstd_error)?;
         Ok(out)
     })
 }
@@ -116,9 +111,8 @@ pub fn decompress(payload: &[u8], dictionary: Option<&DecoderDictionary<'static>
     Ok(out)
 }
 
-/// Train a dictionary on sample payloads (decompressed JSON). `None` when zstd finds too little
-/// to learn from (few or tiny samples).
-/// The samples are one buffer, `sizes` telling where each ends (zstd wants them so; one copy less).
+/// Train a dictionary on sample payloads (decompressed JSON), given as one buffer and the size of
+/// each (zstd wants them so; one copy less). `None` when zstd finds too little to learn from.
 pub fn train(samples: &[u8], sizes: &[usize]) -> Option<Vec<u8>> {
     // zstd needs well over the dictionary's size in samples to learn anything.
     if sizes.len() < 16 || samples.len() < 4 * DICTIONARY_BYTES {

@@ -26,9 +26,9 @@ pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// How often the background checkpoint runs.
 pub const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
-/// WAL pages past which the checkpointer restarts the WAL (16 MiB of 16 KiB pages).
+/// WAL pages past which the checkpointer restarts the WAL (4 MiB of 4 KiB pages).
 const WAL_RESTART_PAGES: i64 = 1024;
-/// WAL pages past which the writer checkpoints itself (64 MiB of 16 KiB pages).
+/// WAL pages past which the writer checkpoints itself (16 MiB of 4 KiB pages).
 const WAL_BACKSTOP_PAGES: u32 = 4096;
 
 /// The row-locking suffix of a claiming subquery. SQLite has no row locks; its one writer connection serializes claims.

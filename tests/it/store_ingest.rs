@@ -28,16 +28,14 @@ fn event(id: &str, hashes: &[&str], user: Option<&str>, release: Option<&str>) -
 
 async fn project(store: &Store) -> (i64, i64) {
     let org = store.create_organization("acme", "Acme").await.unwrap();
-    let project = store
-        .create_project(&faultline::store::NewProject {
-            organization_id: org.id,
-            slug: "web".into(),
-            name: "web".into(),
-            platform: None,
-        })
-        .await
-        .unwrap();
-    (org.id, project.id)
+    (org.id, project_in(store, org.id, "web").await)
+}
+
+/// Another project of the organization.
+async fn project_in(store: &Store, organization_id: i64, slug: &str) -> i64 {
+    let project =
+        faultline::store::NewProject { organization_id, slug: slug.into(), name: slug.into(), platform: None };
+    store.create_project(&project).await.unwrap().id
 }
 
 fn write(org: i64, project: i64, events: Vec<NewEvent>) -> EnvelopeWrite {
@@ -198,16 +196,7 @@ async fn a_batchs_releases_are_written_once_and_linked_to_each_of_their_projects
     let db = TestDb::new().await;
     let store = &db.store;
     let (org, web) = project(store).await;
-    let api = store
-        .create_project(&faultline::store::NewProject {
-            organization_id: org,
-            slug: "api".into(),
-            name: "api".into(),
-            platform: None,
-        })
-        .await
-        .unwrap()
-        .id;
+    let api = project_in(store, org, "api").await;
     store
         .ingest_batch(&[
             write(org, web, vec![event("w1", &["h1"], None, Some("1.0")), event("w2", &["h1"], None, Some("1.1"))]),
