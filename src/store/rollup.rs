@@ -128,6 +128,14 @@ pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
+/// A map's entries sorted by key: the order the flush writes rows in, so that concurrent batches
+/// (several nodes on one PostgreSQL) lock shared rows in the same order.
+pub fn in_key_order<K: Ord, V>(map: &HashMap<K, V>) -> Vec<(&K, &V)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    entries
+}
+
 /// Split the keys of an `IN (…)` lookup into lists of 256, the last one padded to a power of two
 /// by repeating its last key (a repeated key changes nothing in an `IN` list). One statement per
 /// 256 keys, still in one of nine shapes.

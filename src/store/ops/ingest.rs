@@ -266,8 +266,7 @@ macro_rules! ingest_fns {
                 });
                 sql.build().execute(&mut **tx).await?;
             }
-            let mut tags: Vec<_> = rollup.tags.iter().collect();
-            tags.sort_unstable_by_key(|(key, _)| *key);
+            let tags = $crate::store::rollup::in_key_order(&rollup.tags);
             for chunk in $crate::store::rollup::pieces(&tags) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO issue_tag_values (issue_id, key, value, times_seen, first_seen, last_seen) ",
@@ -282,8 +281,7 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            let mut hourly: Vec<_> = rollup.hourly.iter().collect();
-            hourly.sort_unstable_by_key(|(key, _)| *key);
+            let hourly = $crate::store::rollup::in_key_order(&rollup.hourly);
             for chunk in $crate::store::rollup::pieces(&hourly) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO issue_hourly (issue_id, hour, count) ");
                 sql.push_values(chunk, |mut row, ((issue, hour), count)| {
@@ -292,8 +290,7 @@ macro_rules! ingest_fns {
                 sql.push(" ON CONFLICT (issue_id, hour) DO UPDATE SET count = issue_hourly.count + excluded.count");
                 sql.build().execute(&mut **tx).await?;
             }
-            let mut users: Vec<_> = rollup.users.iter().collect();
-            users.sort_unstable_by_key(|(key, _)| *key);
+            let users = $crate::store::rollup::in_key_order(&rollup.users);
             let mut new_users: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
             for chunk in $crate::store::rollup::pieces(&users) {
                 // New users first (their count goes to the issue), then the last-seen of the others.
@@ -346,8 +343,7 @@ macro_rules! ingest_fns {
                 sql.push(") AS v WHERE issues.id = v.column1");
                 sql.build().execute(&mut **tx).await?;
             }
-            let mut environments: Vec<_> = rollup.environments.iter().collect();
-            environments.sort_unstable_by_key(|(key, _)| *key);
+            let environments = $crate::store::rollup::in_key_order(&rollup.environments);
             for chunk in $crate::store::rollup::pieces(&environments) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO environments (project_id, name, first_seen, last_seen) ");
                 sql.push_values(chunk, |mut row, ((project, name), span)| {
@@ -359,8 +355,7 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            let mut releases: Vec<_> = rollup.releases.iter().collect();
-            releases.sort_unstable_by_key(|(key, _)| *key);
+            let releases = $crate::store::rollup::in_key_order(&rollup.releases);
             let mut links: Vec<(i64, i64)> = Vec::new();
             for chunk in $crate::store::rollup::pieces(&releases) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
