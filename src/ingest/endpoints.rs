@@ -218,7 +218,7 @@ async fn commit(
     }
 }
 
-/// Train a project's payload dictionary (~50 ms of CPU on a low-priority thread, see
+/// Train a project's payload dictionary (under 0.1 s of CPU on a low-priority thread, see
 /// [`crate::store::payloads`]).
 async fn train_dictionary(store: crate::store::Store, project_id: i64) {
     match store.train_payload_dictionary(project_id).await {

@@ -31,8 +31,8 @@ pub const TRAIN_AFTER: u64 = 1_000;
 /// How many of a project's newest payloads a dictionary is trained on, at most.
 pub const TRAIN_SAMPLES: i64 = 1_000;
 /// At most this much decompressed JSON is trained on. On the bench's 8 KiB events, 2 MiB (250 events)
-/// train in ~50 ms with ~13 MiB of memory for the moment and give 218 bytes per event; 1,000 events
-/// give 205 bytes for three times the time and more memory.
+/// train in well under 0.1 s with ~13 MiB of memory for the moment and give ~220 bytes per event;
+/// 1,000 events give 205 bytes for four times the time and more memory (`examples/payload_dictionary`).
 pub const TRAIN_SAMPLE_BYTES: usize = 2 * 1024 * 1024;
 /// Largest dictionary trained (zstd's own default is 110 KiB).
 pub const DICTIONARY_BYTES: usize = 64 * 1024;
