@@ -13,6 +13,10 @@ use faultline::grouping::GroupingConfig;
 use faultline::ingest::process::{ProcessContext, process_envelope};
 use faultline::protocol::{Envelope, NormalizeOptions, normalize_event};
 
+/// The server's allocator, so the figures match what `faultline serve` spends.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn shape() -> Shape {
     Shape { fingerprints: 50, users: 1000, size: 8 * 1024, platforms: PLATFORMS.map(str::to_owned).to_vec() }
 }

@@ -21,6 +21,39 @@ RATE_RUNS=${RATE_RUNS:-1}
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 
+# CPU seconds (user + system) the given processes have used so far.
+cpu_secs() {
+  local files=()
+  for pid in "$@"; do [ -r "/proc/$pid/stat" ] && files+=("/proc/$pid/stat"); done
+  [ ${#files[@]} -gt 0 ] || { echo 0; return; }
+  cat "${files[@]}" 2>/dev/null | awk -v tck="$(getconf CLK_TCK)" '{ s += $14 + $15 } END { printf "%.3f", s / tck }'
+}
+# PostgreSQL's processes (its backends do the statements' work); none when the server is not local.
+pg_pids() { pgrep -u postgres -x postgres || true; }
+
+# Runs a bench command (after the server's pid) and adds the CPU time per request of the server, of the
+# bench client and of PostgreSQL's processes (when it runs here; on SQLite its figure is idle noise):
+# all share this machine's cores, so together they bound the throughput.
+measured() {
+  local server=$1 before out client pg_before
+  shift
+  before=$(cpu_secs "$server")
+  # shellcheck disable=SC2046
+  pg_before=$(cpu_secs $(pg_pids))
+  local TIMEFORMAT="%U %S"
+  out=$( { time "$@" 2>&1; } 2>&1 )
+  client=$(tail -n 1 <<<"$out")
+  out=$(sed '$d' <<<"$out")
+  echo "$out"
+  # shellcheck disable=SC2046
+  awk -v before="$before" -v after="$(cpu_secs "$server")" -v client="$client" \
+    -v pg_before="$pg_before" -v pg_after="$(cpu_secs $(pg_pids))" '
+    /^requests:/ { n = $2 }
+    END { if (n > 0) { split(client, c, " ");
+      printf "cpu per request: server %.0f µs, client %.0f µs, postgresql %.0f µs\n",
+        (after - before) / n * 1e6, (c[1] + c[2]) / n * 1e6, (pg_after - pg_before) / n * 1e6 } }' <<<"$out"
+}
+
 run_backend() {
   local backend=$1 work db_args=() pg_db=""
   work=$(mktemp -d)
@@ -51,14 +84,14 @@ run_backend() {
   local sampler=$!
   for c in $CONCURRENCIES; do
     echo "### concurrency $c, ${SECS}s"
-    "$BIN" bench --dsn "$dsn" --concurrency "$c" --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
+    measured "$server" "$BIN" bench --dsn "$dsn" --concurrency "$c" --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   done
   for _ in $(seq 1 "$RATE_RUNS"); do
     echo "### fixed rate 1000 events/s, ${SECS}s"
-    "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
+    measured "$server" "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   done
   echo "RSS peak under load: $(( $(cat "$work/peak") / 1024 )) MiB"
-  curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^ingest_(commit|ack)_seconds(\{quantile="(0.5|0.99|1)"\}|_count)' || true
+  curl -fs "http://127.0.0.1:$port/metrics" | grep -E "^ingest_(commit|ack)_seconds|^ingest_batch_events_(sum|count)" || true
   kill -TERM "$server"; wait "$server" || true
   kill "$sampler" 2>/dev/null || true
   local events bytes
