@@ -41,7 +41,9 @@ pub const ENCODER_TTL: Duration = Duration::from_secs(60);
 /// Age past which a project's dictionary is replaced by a new one (trained on recent events).
 pub const RETRAIN_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// zstd level for payloads (level 3 is zstd's default; higher levels cost more CPU per event than
-/// the dictionary saves).
+/// the dictionary saves). With a dictionary it is also the fastest of levels -1 to 3 on the bench's
+/// 8 KiB events: 3.7 µs and 202 B per event, against 5.3–7.7 µs and 242–330 B (an ad-hoc comparison
+/// over 2,000 events with the dictionary of `examples/payload_dictionary.rs`).
 const LEVEL: i32 = 3;
 
 /// A trained dictionary, prepared for compressing.
