@@ -1,6 +1,6 @@
 //! The CPU side of ingest for one realistic 8 KiB event (the `faultline bench` generator's shapes):
 //! envelope parsing, normalization, and the whole per-envelope path (parse, normalize, group,
-//! compress) that runs before the database write.
+//! serialize, compress) that runs before the database write, without and with a payload dictionary.
 //!
 //! Run with `cargo bench --bench ingest`.
 
@@ -12,6 +12,8 @@ use faultline::bench::events::{PLATFORMS, Shape, envelope};
 use faultline::grouping::GroupingConfig;
 use faultline::ingest::process::{ProcessContext, process_envelope};
 use faultline::protocol::{Envelope, NormalizeOptions, normalize_event};
+use faultline::store::Millis;
+use faultline::store::payloads::{DICTIONARY_BYTES, PayloadDictionary};
 
 /// The server's allocator, so the figures match what `faultline serve` spends.
 #[global_allocator]
@@ -32,7 +34,10 @@ fn ingest(c: &mut Criterion) {
         let opts = NormalizeOptions::new(now);
         b.iter(|| normalize_event(black_box(&payload), &opts).expect("normalizes"))
     });
-    c.bench_function("process_envelope_8k", |b| {
+    // Without a payload dictionary (a project's first 1,000 events on a node) and with one trained on
+    // 1,000 of the generator's events, as the server compresses after that.
+    for (name, dictionary) in [("process_envelope_8k", None), ("process_envelope_8k_dictionary", Some(dictionary(now)))]
+    {
         let ctx = ProcessContext {
             project_id: 1,
             organization_id: 1,
@@ -42,13 +47,29 @@ fn ingest(c: &mut Criterion) {
             client: None,
             grouping: std::sync::Arc::new(GroupingConfig::default()),
             filters: None,
-            dictionary: None,
+            dictionary: dictionary.map(std::sync::Arc::new),
         };
-        b.iter(|| {
-            let envelope = Envelope::parse(black_box(body.clone())).expect("parses");
-            process_envelope(&envelope, &ctx).expect("processes")
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let envelope = Envelope::parse(black_box(body.clone())).expect("parses");
+                process_envelope(&envelope, &ctx).expect("processes")
+            })
+        });
+    }
+}
+
+/// A 64 KiB dictionary trained on 1,000 normalized events of the generator.
+fn dictionary(now: time::OffsetDateTime) -> PayloadDictionary {
+    let opts = NormalizeOptions::new(now);
+    let samples: Vec<Vec<u8>> = (1000..2000)
+        .map(|n| {
+            let parsed = Envelope::parse(Bytes::from(envelope(&shape(), n, &format!("{n:032x}")))).expect("envelope");
+            let normalized = normalize_event(&parsed.items[0].payload, &opts).expect("normalizes");
+            serde_json::to_vec(&normalized.payload).expect("serializes")
         })
-    });
+        .collect();
+    let bytes = zstd::dict::from_samples(&samples, DICTIONARY_BYTES).expect("trains");
+    PayloadDictionary::new(&bytes, Millis(0)).expect("a zstd dictionary")
 }
 
 criterion_group!(benches, ingest);
