@@ -10,7 +10,9 @@
 # For each backend: a fresh database, `faultline serve` (release build), one project and an API token;
 # then `faultline bench` with 8 KiB events over 50 fingerprints at concurrency 1, 8, 32 and 128 (digested
 # events/s verified through the API), a fixed 1,000 events/s run (acknowledgement latency), RSS idle and
-# peak under load, and bytes of database per stored event. Client and server share this machine.
+# peak under load, and bytes of database per stored event; per step, the CPU time per request of the server,
+# the client and PostgreSQL; at the end, the writer's totals from /metrics (commit and acknowledgement seconds,
+# events per batch). Client and server share this machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${BIN:-target/release/faultline}
@@ -91,7 +93,7 @@ run_backend() {
     measured "$server" "$BIN" bench --dsn "$dsn" --rate 1000 --concurrency 256 --duration "${SECS}s" --size-kb 8 --fingerprints 50 --quiet --verify --token "$token"
   done
   echo "RSS peak under load: $(( $(cat "$work/peak") / 1024 )) MiB"
-  curl -fs "http://127.0.0.1:$port/metrics" | grep -E "^ingest_(commit|ack)_seconds|^ingest_batch_events_(sum|count)" || true
+  curl -fs "http://127.0.0.1:$port/metrics" | grep -E "^ingest_((commit|ack)_seconds|batch_events)_(sum|count)" || true
   kill -TERM "$server"; wait "$server" || true
   kill "$sampler" 2>/dev/null || true
   local events bytes
