@@ -113,15 +113,23 @@ pub struct IssueDelta<'a> {
     pub last_release: Option<&'a str>,
 }
 
-/// Split rows into pieces of 256, 128, …, 1 (binary decomposition of the length), so that a
-/// multi-row statement only ever has one of nine shapes: each stays in the prepared-statement cache
-/// instead of PostgreSQL parsing and planning a new text for every batch size.
+/// Rows below which a multi-row statement takes them all at once.
+const SMALL_RUN: usize = 32;
+
+/// Split rows into pieces of 256, 128, 64 or 32 (binary decomposition of the length) and one last
+/// piece of fewer than 32, so that a multi-row statement only ever has one of 35 shapes: each stays in
+/// the prepared-statement cache instead of PostgreSQL parsing and planning a new text for every batch
+/// size, and a small batch's table is still one statement (each is a round trip).
 pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
             return None;
         }
-        let size = if rows.len() >= 256 { 256 } else { 1 << (usize::BITS - 1 - rows.len().leading_zeros()) };
+        let size = match rows.len() {
+            n if n >= 256 => 256,
+            n if n < SMALL_RUN => n,
+            n => 1 << (usize::BITS - 1 - n.leading_zeros()),
+        };
         let (piece, rest) = rows.split_at(size);
         rows = rest;
         Some(piece)
@@ -229,10 +237,12 @@ mod tests {
     }
 
     #[test]
-    fn pieces_are_powers_of_two_up_to_256() {
+    fn pieces_are_powers_of_two_up_to_256_then_one_small_run() {
         let rows: Vec<u32> = (0..700).collect();
         let sizes: Vec<usize> = pieces(&rows).map(<[u32]>::len).collect();
-        assert_eq!(sizes, [256, 256, 128, 32, 16, 8, 4]);
+        assert_eq!(sizes, [256, 256, 128, 32, 28]);
+        assert_eq!(pieces(&rows[..31]).map(<[u32]>::len).collect::<Vec<_>>(), [31]);
+        assert_eq!(pieces(&rows[..73]).map(<[u32]>::len).collect::<Vec<_>>(), [64, 9]);
         assert_eq!(pieces(&rows[..1]).count(), 1);
         assert_eq!(pieces::<u32>(&[]).count(), 0);
     }
