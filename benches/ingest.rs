@@ -13,7 +13,7 @@ use faultline::grouping::GroupingConfig;
 use faultline::ingest::process::{ProcessContext, process_envelope};
 use faultline::protocol::{Envelope, NormalizeOptions, normalize_event};
 use faultline::store::Millis;
-use faultline::store::payloads::{DICTIONARY_BYTES, PayloadDictionary};
+use faultline::store::payloads::{self, PayloadDictionary, TRAIN_SAMPLE_BYTES};
 
 /// The server's allocator, so the figures match what `faultline serve` spends.
 #[global_allocator]
@@ -34,8 +34,8 @@ fn ingest(c: &mut Criterion) {
         let opts = NormalizeOptions::new(now);
         b.iter(|| normalize_event(black_box(&payload), &opts).expect("normalizes"))
     });
-    // Without a payload dictionary (a project's first 1,000 events on a node) and with one trained on
-    // 1,000 of the generator's events, as the server compresses after that.
+    // Without a payload dictionary (a project's first 1,000 events on a node) and with the one the
+    // server then trains, as it compresses after that.
     for (name, dictionary) in [("process_envelope_8k", None), ("process_envelope_8k_dictionary", Some(dictionary(now)))]
     {
         let ctx = ProcessContext {
@@ -58,17 +58,22 @@ fn ingest(c: &mut Criterion) {
     }
 }
 
-/// A 64 KiB dictionary trained on 1,000 normalized events of the generator.
+/// The dictionary the server would train for this project: `payloads::train` on up to
+/// `TRAIN_SAMPLE_BYTES` of the generator's normalized events.
 fn dictionary(now: time::OffsetDateTime) -> PayloadDictionary {
     let opts = NormalizeOptions::new(now);
-    let samples: Vec<Vec<u8>> = (1000..2000)
-        .map(|n| {
-            let parsed = Envelope::parse(Bytes::from(envelope(&shape(), n, &format!("{n:032x}")))).expect("envelope");
-            let normalized = normalize_event(&parsed.items[0].payload, &opts).expect("normalizes");
-            serde_json::to_vec(&normalized.payload).expect("serializes")
-        })
-        .collect();
-    let bytes = zstd::dict::from_samples(&samples, DICTIONARY_BYTES).expect("trains");
+    let (mut samples, mut sizes) = (Vec::new(), Vec::new());
+    for n in 1000.. {
+        let parsed = Envelope::parse(Bytes::from(envelope(&shape(), n, &format!("{n:032x}")))).expect("envelope");
+        let normalized = normalize_event(&parsed.items[0].payload, &opts).expect("normalizes");
+        let json = serde_json::to_vec(&normalized.payload).expect("serializes");
+        if samples.len() + json.len() > TRAIN_SAMPLE_BYTES {
+            break;
+        }
+        sizes.push(json.len());
+        samples.extend_from_slice(&json);
+    }
+    let bytes = payloads::train(&samples, &sizes).expect("enough samples to train on");
     PayloadDictionary::new(&bytes, Millis(0)).expect("a zstd dictionary")
 }
 

@@ -232,8 +232,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
     // Event processing runs on the blocking pool (ingest::endpoints); it is CPU work, so threads
     // beyond two per core only add memory (each keeps its own allocator heap) and switching, and take
-    // the cores from the runtime threads and SQLite's writer that commit what was processed: at
-    // concurrency 128 on two cores, 4 threads gave ~5% more events/s and a lower p99 than 8.
+    // the cores from the runtime threads and SQLite's writer that commit what was processed: on two
+    // cores, 2 and 4 threads were within noise of each other and both ahead of 8 (BENCHMARKS.md).
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

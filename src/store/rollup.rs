@@ -128,7 +128,7 @@ pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
         let size = match rows.len() {
             n if n >= 256 => 256,
             n if n < SMALL_RUN => n,
-            n => 1 << (usize::BITS - 1 - n.leading_zeros()),
+            n => 1 << n.ilog2(),
         };
         let (piece, rest) = rows.split_at(size);
         rows = rest;

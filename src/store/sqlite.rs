@@ -79,9 +79,10 @@ impl SqliteStore {
                     .pragma("wal_autocheckpoint", WAL_BACKSTOP_PAGES.to_string())
                     // A multi-row upsert's statement journal in memory, not in a temporary file, and
                     // room for the pages of the events' random-keyed (event id) index, which outgrow
-                    // SQLite's 2 MiB default cache early. Together: ~8% more events/s at concurrency
-                    // 128 on two cores and a p99 of ~14 ms instead of ~19 ms at 1,000 events/s, for
-                    // ~15–25 MiB more RSS under load (BENCHMARKS.md).
+                    // SQLite's 2 MiB default cache early. With the smaller blocking pool (cli.rs), on
+                    // two cores: 5,104–5,254 events/s at concurrency 128 against 4,675–4,770, p99 at
+                    // 1,000 events/s of 13.5–14.6 ms in six runs against 10.5–20.0 ms in nine, for
+                    // 11–31 MiB more RSS under load (BENCHMARKS.md).
                     .pragma("temp_store", "memory")
                     .pragma("cache_size", WRITER_CACHE_KIB.to_string()),
             )
