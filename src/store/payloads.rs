@@ -41,9 +41,9 @@ pub const ENCODER_TTL: Duration = Duration::from_secs(60);
 /// Age past which a project's dictionary is replaced by a new one (trained on recent events).
 pub const RETRAIN_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// zstd level for payloads (level 3 is zstd's default; higher levels cost more CPU per event than
-/// the dictionary saves). With a dictionary it is also the fastest of levels -1 to 3 on the bench's
-/// 8 KiB events: 3.7 µs and 202 B per event, against 5.3–7.7 µs and 242–330 B (an ad-hoc comparison
-/// over 2,000 events with the dictionary of `examples/payload_dictionary.rs`).
+/// the dictionary saves). With a dictionary it is also the fastest and smallest of levels -1 to 3 on
+/// the bench's 8 KiB events: 3.9–4.1 µs and 204–205 B per event, against 4.4–7.9 µs and 242–333 B
+/// (`cargo run --release --example payload_dictionary -- 1000 64`, two runs).
 const LEVEL: i32 = 3;
 
 /// A trained dictionary, prepared for compressing.
