@@ -94,6 +94,8 @@ pub struct IngestConfig {
     pub batch_max_events: usize,
     /// How long the writer waits to fill a batch once it has one event, in milliseconds.
     pub batch_max_wait_ms: u64,
+    /// Batching writers (0 = the backend's default: 1 on SQLite, which has one writer, 3 on PostgreSQL).
+    pub writers: usize,
     /// Default per-key rate limit in events per minute (0 = unlimited); a key's own limit wins.
     pub default_rate_limit_per_minute: u32,
 }
@@ -131,7 +133,13 @@ impl Default for DatabaseConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { queue_capacity: 10_000, batch_max_events: 500, batch_max_wait_ms: 2, default_rate_limit_per_minute: 0 }
+        Self {
+            queue_capacity: 10_000,
+            batch_max_events: 500,
+            batch_max_wait_ms: 2,
+            writers: 0,
+            default_rate_limit_per_minute: 0,
+        }
     }
 }
 

@@ -1,22 +1,32 @@
-//! The batching writer: many envelopes, one transaction.
+//! The batching writers: many envelopes, one transaction.
 //!
-//! Handlers [`Pipeline::submit`] an [`EnvelopeWrite`] and wait; a single writer task takes what is
-//! queued (up to `batch_max_events` events, waiting at most `batch_max_wait_ms` for more once it has
+//! Handlers [`Pipeline::submit`] an [`EnvelopeWrite`] and wait; a writer task takes what is queued
+//! for it (up to `batch_max_events` events, waiting at most `batch_max_wait_ms` for more once it has
 //! one), commits it with [`Store::ingest_batch`], and only then answers each waiting handler. So an
 //! SDK's `200` means committed, and throughput does not pay one fsync per event (group commit).
 //!
 //! ```text
-//! handler ─submit─▶ [bounded queue] ─▶ writer: batch ─▶ BEGIN … COMMIT ─▶ replies ─▶ 200 {"id"}
-//!                    full → 429                          failed batch → retried one by one
+//! handler ─submit─▶ lane by issue hash ─▶ [bounded queue] ─▶ writer: batch ─▶ BEGIN … COMMIT ─▶ 200 {"id"}
+//!                                          full → 429          failed batch → retried one by one
 //! ```
 //!
-//! The queue is bounded (`queue_capacity` envelopes); a full queue is reported to the SDK as 429 with
-//! `Retry-After`, never a silent drop. On shutdown the queue is closed to new work and drained.
+//! SQLite runs one writer (it allows one write transaction at a time). PostgreSQL runs several
+//! (`ingest.writers`, see [`Store::writers`]): one writer's commit is mostly waiting — on round trips
+//! and the WAL flush — which the others overlap. Each event goes to the writer its primary issue hash
+//! picks, so one issue's rows are only ever written by one of this node's writers: with 50 busy
+//! issues spread over all writers, two writers waiting on each other's row locks made their commits
+//! twice as long and gained nothing (BENCHMARKS.md).
+//!
+//! Each queue is bounded (`queue_capacity` envelopes over all of them); a full queue is reported to
+//! the SDK as 429 with `Retry-After`, never a silent drop. On shutdown the queues are closed to new
+//! work and drained.
 //!
 //! After each commit the writer hands the touched issues to the alert evaluator ([`Touched`]), an
 //! in-memory set: ingest never waits for alerting.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -46,50 +56,96 @@ struct Job {
     queued: Instant,
 }
 
-/// A handle to the writer; cheap to clone.
-#[derive(Clone)]
-pub struct Pipeline {
+/// One writer's queue and stop signal.
+struct Lane {
     queue: mpsc::Sender<Job>,
     shutdown: Arc<Notify>,
 }
 
+/// A handle to the writers; cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    lanes: Arc<[Lane]>,
+    /// Envelopes queued and not yet taken by a writer, over all lanes.
+    queued: Arc<AtomicUsize>,
+}
+
 impl Pipeline {
-    /// Start the writer task over `store`; committed batches are reported to `touched`.
+    /// Start the writer tasks over `store` (see [`Store::writers`]); committed batches are reported
+    /// to `touched`. The handle ends once every writer has drained its queue.
     pub fn start(store: Store, config: &IngestConfig, touched: Arc<Touched>) -> (Self, JoinHandle<()>) {
-        let (queue, rx) = mpsc::channel(config.queue_capacity);
-        let shutdown = Arc::new(Notify::new());
-        let writer = Writer {
-            store,
-            rx,
-            max_events: config.batch_max_events,
-            max_wait: Duration::from_millis(config.batch_max_wait_ms),
-            shutdown: shutdown.clone(),
-            touched,
-        };
-        let handle = tokio::spawn(writer.run());
-        (Self { queue, shutdown }, handle)
+        let count = store.writers(config.writers);
+        let capacity = config.queue_capacity.div_ceil(count).max(1);
+        let mut lanes = Vec::with_capacity(count);
+        let mut writers = Vec::with_capacity(count);
+        let queued = Arc::new(AtomicUsize::new(0));
+        for _ in 0..count {
+            let (queue, rx) = mpsc::channel(capacity);
+            let shutdown = Arc::new(Notify::new());
+            let writer = Writer {
+                store: store.clone(),
+                rx,
+                max_events: config.batch_max_events,
+                max_wait: Duration::from_millis(config.batch_max_wait_ms),
+                shutdown: shutdown.clone(),
+                touched: touched.clone(),
+                queued: queued.clone(),
+            };
+            writers.push(tokio::spawn(writer.run()));
+            lanes.push(Lane { queue, shutdown });
+        }
+        let handle = tokio::spawn(async move {
+            for writer in writers {
+                if let Err(err) = writer.await {
+                    tracing::error!(error = %err, "a batching writer failed");
+                }
+            }
+        });
+        (Self { lanes: lanes.into(), queued }, handle)
     }
 
     /// Queue a write and wait until it is committed.
     pub async fn submit(&self, write: EnvelopeWrite) -> Result<Vec<IngestOutcome>, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.try_send(Job { write, reply, queued: Instant::now() }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+        let lane = &self.lanes[self.lane(&write)];
+        // Counted before it is sent, so that the writer taking it never counts below zero.
+        let depth = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        lane.queue.try_send(Job { write, reply, queued: Instant::now() }).map_err(|e| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+            }
         })?;
-        metrics::gauge!("ingest_queue_depth").set(self.depth() as f64);
+        metrics::gauge!("ingest_queue_depth").set(depth as f64);
         answer.await.map_err(|_| SubmitError::WriteFailed)?
     }
 
-    /// Envelopes waiting for the writer.
-    pub fn depth(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+    fn lane(&self, write: &EnvelopeWrite) -> usize {
+        lane_of(write, self.lanes.len())
     }
 
-    /// Stop taking new work; the writer drains what is queued and ends.
+    /// Stop taking new work; the writers drain what is queued and end.
     pub fn close(&self) {
-        self.shutdown.notify_one();
+        for lane in self.lanes.iter() {
+            lane.shutdown.notify_one();
+        }
     }
+}
+
+/// Which of `lanes` writers takes `write`: the one its first issue hash picks, so that one issue's
+/// rows (its counts, tag values, users) are written by one writer and concurrent transactions do
+/// not wait on each other's row locks; writes without a grouped event go by project.
+fn lane_of(write: &EnvelopeWrite, lanes: usize) -> usize {
+    if lanes <= 1 {
+        return 0;
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    write.project_id.hash(&mut hasher);
+    if let Some(hash) = write.events.iter().find_map(|e| e.hashes.first()) {
+        hash.hash(&mut hasher);
+    }
+    usize::try_from(hasher.finish() % lanes as u64).unwrap_or(0)
 }
 
 struct Writer {
@@ -99,6 +155,7 @@ struct Writer {
     max_wait: Duration,
     shutdown: Arc<Notify>,
     touched: Arc<Touched>,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -114,6 +171,8 @@ impl Writer {
             };
             let Some(first) = first else { break };
             let batch = self.gather(first).await;
+            let depth = self.queued.fetch_sub(batch.len(), Ordering::Relaxed).saturating_sub(batch.len());
+            metrics::gauge!("ingest_queue_depth").set(depth as f64);
             self.commit(batch).await;
         }
         tracing::info!("write queue drained");
@@ -178,6 +237,50 @@ impl Writer {
                 }
             }
         }
-        metrics::gauge!("ingest_queue_depth").set(self.rx.len() as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Millis, NewEvent};
+
+    fn write(project_id: i64, hashes: &[&str]) -> EnvelopeWrite {
+        let event = NewEvent {
+            event_id: "0".repeat(32),
+            event_type: "error".into(),
+            timestamp: Millis(0),
+            level: "error".into(),
+            platform: "python".into(),
+            title: "t".into(),
+            culprit: "c".into(),
+            message: String::new(),
+            environment: None,
+            release: None,
+            user_key: None,
+            user_email: None,
+            tags: Vec::new(),
+            hashes: hashes.iter().map(|h| (*h).to_owned()).collect(),
+            metadata: "{}".into(),
+            payload: Vec::new(),
+        };
+        let events = if hashes.is_empty() { Vec::new() } else { vec![event] };
+        EnvelopeWrite { project_id, events, ..EnvelopeWrite::default() }
+    }
+
+    #[test]
+    fn one_issue_hash_always_goes_to_one_writer_and_many_spread_over_all() {
+        assert_eq!(lane_of(&write(1, &["a"]), 1), 0);
+        let lane = lane_of(&write(1, &["a", "b"]), 3);
+        for _ in 0..5 {
+            assert_eq!(lane_of(&write(1, &["a", "c"]), 3), lane, "the first (primary) hash decides");
+        }
+        assert_eq!(lane_of(&write(7, &[]), 3), lane_of(&write(7, &[]), 3), "no events: by project");
+        let hashes: Vec<String> = (0..50).map(|n| format!("{n:032x}")).collect();
+        let mut used = [0; 3];
+        for hash in &hashes {
+            used[lane_of(&write(1, &[hash]), 3)] += 1;
+        }
+        assert!(used.iter().all(|&n| n >= 8), "50 issues spread over 3 writers: {used:?}");
     }
 }

@@ -153,6 +153,16 @@ impl Store {
         codec.due_for_training(project_id, current, events, Millis::now())
     }
 
+    /// How many batching writers to run for `configured` (0 = the default): SQLite takes one
+    /// writer at a time, so more would only queue; PostgreSQL commits concurrent transactions.
+    pub fn writers(&self, configured: usize) -> usize {
+        match self {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) if configured == 0 => 3,
+            Store::Postgres(_) => configured,
+        }
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn backend_name(&self) -> &'static str {
         match self {

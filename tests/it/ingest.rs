@@ -332,3 +332,38 @@ async fn sessions_count_like_relay_whether_sent_one_by_one_or_aggregated() {
         "errored once per session, exited only when clean, crashes in their own bucket"
     );
 }
+
+/// Several batching writers (on PostgreSQL; SQLite keeps its one): envelopes sent at once over
+/// several fingerprints are all committed, each counted once on its issue, and retries of events
+/// already stored are not counted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelopes_sent_at_once_over_several_writers_are_each_counted_once() {
+    let mut config = faultline::config::Config::default();
+    config.ingest.writers = 3;
+    let app = TestApp::with_config(config).await;
+    let project = app.project("web").await;
+    let body = |i: usize| {
+        let id = format!("{i:032x}");
+        let event = error_event(&id, &format!("Error{}", i % 6), "boom", "f");
+        envelope(json!({"event_id": id}), &[event_item(&event)])
+    };
+    let mut sends = tokio::task::JoinSet::new();
+    // 120 events over six fingerprints, then the first 30 again (SDK retries).
+    for i in (0..120).chain(0..30) {
+        let (state, request) =
+            (app.state.clone(), post(&project.envelope_path(), &[("x-sentry-auth", &project.auth())], body(i)));
+        sends.spawn(async move {
+            tower::ServiceExt::oneshot(faultline::app::router(state), request).await.map(|r| r.status())
+        });
+    }
+    while let Some(sent) = sends.join_next().await {
+        assert_eq!(sent.unwrap().unwrap(), 200);
+    }
+    let issues = issues(&app, &project).await;
+    assert_eq!(issues.len(), 6, "one issue per fingerprint");
+    assert!(
+        issues.iter().all(|i| i.times_seen == 20),
+        "20 events each: {:?}",
+        issues.iter().map(|i| i.times_seen).collect::<Vec<_>>()
+    );
+}
