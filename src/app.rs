@@ -37,7 +37,7 @@ pub struct AppState {
     pub store: Store,
     /// The Prometheus recorder's handle, for `/metrics`.
     pub metrics: PrometheusHandle,
-    /// The batching writer.
+    /// The batching writers.
     pub pipeline: Pipeline,
     /// Resolved DSN keys.
     pub keys: Arc<KeyCache>,
@@ -53,7 +53,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Assemble the state from a config and an opened, migrated store; starts the batching writer.
+    /// Assemble the state from a config and an opened, migrated store; starts the batching writers.
     pub fn new(config: Config, store: Store) -> Self {
         let notifier = Notifier::new(config.allow_private_webhooks);
         let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest, notifier.touched.clone());
@@ -78,7 +78,7 @@ impl AppState {
         if let Some(writer) = writer
             && let Err(err) = writer.await
         {
-            tracing::error!(error = %err, "the batching writer failed");
+            tracing::error!(error = %err, "the batching writers failed");
         }
     }
 }

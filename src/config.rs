@@ -94,7 +94,7 @@ pub struct IngestConfig {
     pub batch_max_events: usize,
     /// How long the writer waits to fill a batch once it has one event, in milliseconds.
     pub batch_max_wait_ms: u64,
-    /// Batching writers (0 = the backend's default: 1 on SQLite, which has one writer, 3 on PostgreSQL).
+    /// Batching writers (0 = the backend's default: 1 on SQLite, which has one writer, 2 on PostgreSQL).
     pub writers: usize,
     /// Default per-key rate limit in events per minute (0 = unlimited); a key's own limit wins.
     pub default_rate_limit_per_minute: u32,

@@ -6,7 +6,7 @@
 //! SDK ──POST /api/{project_id}/envelope/──▶ ingest    auth, size caps, decompression, CORS, rate limits
 //!                                           protocol  envelope grammar, event normalization (pure)
 //!                                           grouping  fingerprint → hashes + explanation (pure)
-//!                                           pipeline  batching writer: one transaction per batch
+//!                                           pipeline  batching writers: one transaction per batch
 //!                                           store     the only place SQL lives (SQLite or PostgreSQL)
 //!                                           notify    alert rules after commit → outbox → Slack webhooks
 //! ```

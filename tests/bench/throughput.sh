@@ -5,7 +5,9 @@
 #
 # CONCURRENCIES="8 128" picks the concurrency runs (CONCURRENCIES= runs only the fixed rate),
 # RATE_RUNS=2 repeats the fixed-rate run on the same server (the first one includes start-up); the
-# server's environment passes through (FAULTLINE_INGEST__BATCH_MAX_WAIT_MS=0 …).
+# server's environment passes through (FAULTLINE_INGEST__BATCH_MAX_WAIT_MS=0 …). SERVER_RUST_LOG sets
+# the server's log filter (default warn) and SERVER_LOG=FILE keeps its log: with
+# SERVER_RUST_LOG=warn,sqlx::query=debug, tests/bench/statement_times.py FILE sums its statements.
 #
 # For each backend: a fresh database, `faultline serve` (release build), one project and an API token;
 # then `faultline bench` with 8 KiB events over 50 fingerprints at concurrency 1, 8, 32 and 128 (digested
@@ -73,7 +75,7 @@ run_backend() {
   dsn=${dsn/127.0.0.1:9000/127.0.0.1:$port}
   echo "bench-password" | "$BIN" "${db_args[@]}" user create --email bench@example.com --password-stdin --admin >/dev/null
   token=$("$BIN" "${db_args[@]}" token create --email bench@example.com | tail -n 1)
-  RUST_LOG=warn "$BIN" "${db_args[@]}" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+  RUST_LOG=${SERVER_RUST_LOG:-warn} "$BIN" "${db_args[@]}" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/_ready" >/dev/null && break; sleep 0.1; done
   sleep 1
@@ -96,6 +98,7 @@ run_backend() {
   curl -fs "http://127.0.0.1:$port/metrics" | grep -E "^ingest_((commit|ack)_seconds|batch_events)_(sum|count)" || true
   kill -TERM "$server"; wait "$server" || true
   kill "$sampler" 2>/dev/null || true
+  [ -z "${SERVER_LOG:-}" ] || cp "$work/server.log" "$SERVER_LOG"
   local events bytes
   if [ "$backend" = postgres ]; then
     events=$(psql "${PG_ADMIN_URL%/*}/$pg_db" -Atc "SELECT COUNT(*) FROM events")
