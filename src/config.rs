@@ -228,6 +228,13 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError::Value("database.max_connections must be positive".into()));
         }
+        // Each writer holds a pooled connection for its transaction; reads need one left.
+        if self.ingest.writers >= self.database.max_connections as usize {
+            return Err(ConfigError::Value(format!(
+                "ingest.writers ({}) must be below database.max_connections ({})",
+                self.ingest.writers, self.database.max_connections
+            )));
+        }
         Ok(())
     }
 
@@ -325,6 +332,15 @@ mod tests {
         };
         let config = Config::load_from(&overrides, env(&[("FAULTLINE_LISTEN", "127.0.0.1:2000")])).expect("loads");
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn writers_must_leave_a_connection_for_reads() {
+        let load =
+            |writers: &str| Config::load_from(&Overrides::default(), env(&[("FAULTLINE_INGEST__WRITERS", writers)]));
+        assert_eq!(load("7").expect("7 writers, 8 connections").ingest.writers, 7);
+        let err = load("8").expect_err("8 writers would take all 8 connections").to_string();
+        assert!(err.contains("ingest.writers (8) must be below database.max_connections (8)"), "{err}");
     }
 
     #[test]

@@ -157,12 +157,12 @@ impl Store {
     /// writer at a time, so more would only queue; PostgreSQL commits concurrent transactions. Two
     /// there: at concurrency 128 on two cores, 1 writer gave 2,830–2,879 events/s, 2 gave
     /// 3,169–3,248, 3 and 4 no more (3,009–3,205) for more of PostgreSQL's CPU per event, as the
-    /// batches get smaller (BENCHMARKS.md).
+    /// batches get smaller (BENCHMARKS.md). Never all of the pool's connections: reads need one.
     pub fn writers(&self, configured: usize) -> usize {
         match self {
             Store::Sqlite(_) => 1,
-            Store::Postgres(_) if configured == 0 => 2,
-            Store::Postgres(_) => configured,
+            Store::Postgres(p) if configured == 0 => p.max_writers().min(2),
+            Store::Postgres(p) => p.max_writers().min(configured),
         }
     }
 

@@ -86,6 +86,11 @@ impl PgStore {
         &self.pool
     }
 
+    /// The most batching writers the pool carries while leaving a connection for reads.
+    pub(super) fn max_writers(&self) -> usize {
+        (self.pool.options().get_max_connections() as usize).saturating_sub(1).max(1)
+    }
+
     fn reader(&self) -> &Pool<Db> {
         &self.pool
     }
