@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use faultline::bench::events::{PLATFORMS, Shape, envelope};
+use faultline::bench::events::{Shape, envelope};
 use faultline::grouping::GroupingConfig;
 use faultline::ingest::process::{ProcessContext, process_envelope};
 use faultline::protocol::{Envelope, NormalizeOptions, normalize_event};
@@ -19,12 +19,8 @@ use faultline::store::payloads::{self, PayloadDictionary, TRAIN_SAMPLE_BYTES};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn shape() -> Shape {
-    Shape { fingerprints: 50, users: 1000, size: 8 * 1024, platforms: PLATFORMS.map(str::to_owned).to_vec() }
-}
-
 fn ingest(c: &mut Criterion) {
-    let body = Bytes::from(envelope(&shape(), 7, "0123456789abcdef0123456789abcdef"));
+    let body = Bytes::from(envelope(&Shape::benchmark(), 7, "0123456789abcdef0123456789abcdef"));
     let parsed = Envelope::parse(body.clone()).expect("envelope");
     let payload = parsed.items[0].payload.clone();
     let now = time::OffsetDateTime::now_utc();
@@ -64,7 +60,8 @@ fn dictionary(now: time::OffsetDateTime) -> PayloadDictionary {
     let opts = NormalizeOptions::new(now);
     let (mut samples, mut sizes) = (Vec::new(), Vec::new());
     for n in 1000.. {
-        let parsed = Envelope::parse(Bytes::from(envelope(&shape(), n, &format!("{n:032x}")))).expect("envelope");
+        let parsed =
+            Envelope::parse(Bytes::from(envelope(&Shape::benchmark(), n, &format!("{n:032x}")))).expect("envelope");
         let normalized = normalize_event(&parsed.items[0].payload, &opts).expect("normalizes");
         let json = serde_json::to_vec(&normalized.payload).expect("serializes");
         if samples.len() + json.len() > TRAIN_SAMPLE_BYTES {

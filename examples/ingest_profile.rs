@@ -15,13 +15,13 @@
 //!
 //! Every run builds the same [`BODIES`] envelopes (distinct ids, users and fingerprints) and processes
 //! [`WARM_UP`] of them (every platform and fingerprint) before the loop, so that neither the generator
-//! nor lazily built regexes and tables are counted per envelope. No payload dictionary: compression is `examples/payload_dictionary`'s
-//! subject.
+//! nor lazily built regexes and tables are counted per envelope. No payload dictionary: compression
+//! is `examples/payload_dictionary`'s subject.
 
 use std::hint::black_box;
 
 use bytes::Bytes;
-use faultline::bench::events::{Generator, PLATFORMS, Shape};
+use faultline::bench::events::{Generator, Shape};
 use faultline::grouping::GroupingConfig;
 use faultline::ingest::process::{ProcessContext, process_envelope};
 use faultline::protocol::Envelope;
@@ -44,9 +44,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let shape =
-        Shape { fingerprints: 50, users: 1000, size: 8 * 1024, platforms: PLATFORMS.map(str::to_owned).to_vec() };
-    let generator = Generator::new(shape);
+    let generator = Generator::new(Shape::benchmark());
     let bodies: Vec<Bytes> = (0..BODIES).map(|n| Bytes::from(generator.envelope(n, &format!("{n:032x}")))).collect();
     let ctx = ProcessContext {
         project_id: 1,

@@ -10,7 +10,7 @@
 //!
 //! "extra memory" is the growth of the process's peak RSS (`VmHWM`) across the training.
 
-use faultline::bench::events::{Generator, PLATFORMS, Shape};
+use faultline::bench::events::{Generator, Shape};
 use faultline::protocol::{NormalizeOptions, normalize_event};
 use faultline::store::Millis;
 use faultline::store::payloads::{PayloadDictionary, compress};
@@ -18,12 +18,7 @@ use faultline::store::payloads::{PayloadDictionary, compress};
 fn main() {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("usage: SAMPLES DICTIONARY_KIB"));
     let (samples, dictionary_kib) = (args.next().unwrap_or(1000), args.next().unwrap_or(64));
-    let generator = Generator::new(Shape {
-        fingerprints: 50,
-        users: 1000,
-        size: 8192,
-        platforms: PLATFORMS.iter().map(|p| (*p).to_owned()).collect(),
-    });
+    let generator = Generator::new(Shape::benchmark());
     let options = NormalizeOptions::new(time::OffsetDateTime::now_utc());
     let payload = |n: u64| {
         let envelope = generator.envelope(n, &format!("{n:032x}"));

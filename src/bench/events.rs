@@ -23,6 +23,14 @@ pub struct Shape {
     pub platforms: Vec<String>,
 }
 
+impl Shape {
+    /// The shape BENCHMARKS.md measures (`tests/bench/throughput.sh` passes the same to `faultline
+    /// bench`): 8 KiB events over 50 fingerprints and 1,000 users, every platform.
+    pub fn benchmark() -> Self {
+        Shape { fingerprints: 50, users: 1000, size: 8 * 1024, platforms: PLATFORMS.map(str::to_owned).to_vec() }
+    }
+}
+
 /// Builds envelopes fast enough not to slow the server it measures: the client shares the machine,
 /// so each fingerprint's event is serialized once, as a template with numbered slots for what
 /// changes per event (`"event_id":"@@1@@"`), and every envelope only splices values into it.

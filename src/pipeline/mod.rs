@@ -107,7 +107,7 @@ impl Pipeline {
     /// Queue a write and wait until it is committed.
     pub async fn submit(&self, write: EnvelopeWrite) -> Result<Vec<IngestOutcome>, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        let lane = &self.lanes[self.lane(&write)];
+        let lane = &self.lanes[lane_of(&write, self.lanes.len())];
         // Counted before it is sent, so that the writer taking it never counts below zero.
         let depth = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         lane.queue.try_send(Job { write, reply, queued: Instant::now() }).map_err(|e| {
@@ -119,10 +119,6 @@ impl Pipeline {
         })?;
         metrics::gauge!("ingest_queue_depth").set(depth as f64);
         answer.await.map_err(|_| SubmitError::WriteFailed)?
-    }
-
-    fn lane(&self, write: &EnvelopeWrite) -> usize {
-        lane_of(write, self.lanes.len())
     }
 
     /// Stop taking new work; the writers drain what is queued and end.
