@@ -200,7 +200,8 @@ impl Writer {
         let events: usize = writes.iter().map(|w| w.events.len()).sum();
         metrics::histogram!("ingest_batch_envelopes").record(writes.len() as f64);
         metrics::histogram!("ingest_batch_events").record(events as f64);
-        match self.store.ingest_batch(&writes).await {
+        let more_queued = || !self.rx.is_empty();
+        match self.store.ingest_batch(&writes, &more_queued).await {
             Ok(outcomes) => {
                 metrics::histogram!("ingest_commit_seconds").record(started.elapsed().as_secs_f64());
                 self.touched.record(&writes, &outcomes);
@@ -213,7 +214,7 @@ impl Writer {
                 // One bad envelope must not sink the others: retry each on its own.
                 tracing::warn!(error = %crate::telemetry::Chain(&err), envelopes = writes.len(), "batch commit failed; retrying one by one");
                 for (write, (reply, _)) in writes.into_iter().zip(waiters) {
-                    let result = self.store.ingest_batch(std::slice::from_ref(&write)).await;
+                    let result = self.store.ingest_batch(std::slice::from_ref(&write), &more_queued).await;
                     if let Ok(outcomes) = &result {
                         self.touched.record(std::slice::from_ref(&write), outcomes);
                     }

@@ -13,6 +13,7 @@
 //! The backend is picked by the URL scheme: `sqlite:` or `postgres:`/`postgresql:`; anything else is an
 //! error. Migrations live in `migrations/sqlite` and `migrations/postgres` with the same version numbers.
 
+pub mod lease;
 mod nodelay;
 mod ops;
 pub mod payloads;
@@ -260,7 +261,9 @@ backend_api! {
     fn complete_setup(&self, token_hash: &str, now: Millis, admin: &NewUser) -> User;
 
     /// Store a batch of accepted envelopes in one transaction; one outcome list per envelope.
-    fn ingest_batch(&self, batch: &[EnvelopeWrite]) -> Vec<Vec<IngestOutcome>>;
+    /// `more_queued`, asked after the commit: whether the writer has the next batch waiting, so that
+    /// the store keeps its connection for it (see [`lease`]).
+    fn ingest_batch(&self, batch: &[EnvelopeWrite], more_queued: &(dyn Fn() -> bool + Sync)) -> Vec<Vec<IngestOutcome>>;
 
     // --- stored payloads and their zstd dictionaries (ops/payloads.rs, payloads.rs) ---
     /// A stored payload's JSON bytes, decompressed with the dictionary its frame names.

@@ -17,10 +17,15 @@ const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// The database type the shared operation bodies are compiled against.
 type Db = Postgres;
 
+/// How a write transaction starts (READ COMMITTED; conflicts are settled by unique keys and row locks).
+const BEGIN_WRITE: &str = "BEGIN";
+
 /// A store on a PostgreSQL database.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: Pool<Db>,
+    /// The ingest writers' connections between busy batches.
+    lease: std::sync::Arc<super::lease::Lease<Db>>,
     pub(super) payloads: std::sync::Arc<super::payloads::PayloadCodec>,
 }
 
@@ -64,7 +69,7 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(connect_err)?;
-        Ok(Self { pool, payloads: Default::default() })
+        Ok(Self { pool, lease: Default::default(), payloads: Default::default() })
     }
 
     /// Apply pending migrations (sqlx takes an advisory lock, so concurrent nodes are safe).
@@ -74,6 +79,7 @@ impl PgStore {
 
     /// Close the pool.
     pub async fn close(&self) {
+        self.lease.release();
         self.pool.close().await;
     }
 
@@ -95,9 +101,9 @@ impl PgStore {
         &self.pool
     }
 
-    /// A write transaction (READ COMMITTED; conflicts are settled by unique keys and row locks).
+    /// A write transaction (see [`BEGIN_WRITE`]).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-        self.pool.begin().await
+        self.pool.begin_with(BEGIN_WRITE).await
     }
 }
 

@@ -10,8 +10,9 @@
 //! that crossed 1,000 WAL pages copy and fsync them, and those commits were the ingest latency's tail.
 //! A passive checkpoint copies while the writer goes on, but under steady load it never finishes
 //! while no commit is under way, so the WAL never starts over; past [`WAL_RESTART_PAGES`] the
-//! checkpointer restarts it, which holds the writer back only for the few pages copied since. The
-//! writer still checkpoints by itself past [`WAL_BACKSTOP_PAGES`], should the checkpointer stop.
+//! checkpointer restarts it on the writer's connection, between two batches, which holds the writer
+//! back only for the few pages copied since. The writer still checkpoints by itself past
+//! [`WAL_BACKSTOP_PAGES`], should the checkpointer stop.
 
 use std::str::FromStr;
 
@@ -40,12 +41,19 @@ const FOR_UPDATE_SKIP_LOCKED: &str = "";
 /// The database type the shared operation bodies are compiled against.
 type Db = Sqlite;
 
+/// How a write transaction starts: with SQLite's write lock taken up front. A deferred `BEGIN` that
+/// reads first fails with `SQLITE_BUSY` (no busy wait) if another connection — the CLI beside a
+/// running server — committed in between; `BEGIN IMMEDIATE` waits for the lock instead.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// A store on an SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: Pool<Db>,
     reader: Pool<Db>,
     checkpointer: Pool<Db>,
+    /// The ingest writer's connection between busy batches.
+    lease: std::sync::Arc<super::lease::Lease<Db>>,
     pub(super) payloads: std::sync::Arc<super::payloads::PayloadCodec>,
 }
 
@@ -71,8 +79,11 @@ impl SqliteStore {
         {
             std::fs::create_dir_all(dir).map_err(|e| connect_err(sqlx::Error::Io(e)))?;
         }
+        // No ping before a connection is handed out: an SQLite connection is a file handle in this
+        // process and cannot have dropped, and each ping is a round trip to the connection's thread.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(
                 base.clone()
@@ -94,14 +105,15 @@ impl SqliteStore {
             .connect_with(base.clone())
             .await
             .map_err(connect_err)?;
-        tokio::spawn(checkpoints(checkpointer.clone()));
+        tokio::spawn(checkpoints(checkpointer.clone(), writer.clone()));
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
+            .test_before_acquire(false)
             .acquire_timeout(options.acquire_timeout)
             .connect_with(base.read_only(true).create_if_missing(false))
             .await
             .map_err(connect_err)?;
-        Ok(Self { writer, reader, checkpointer, payloads: Default::default() })
+        Ok(Self { writer, reader, checkpointer, lease: Default::default(), payloads: Default::default() })
     }
 
     /// Apply pending migrations.
@@ -114,6 +126,7 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.reader.close().await;
         self.checkpointer.close().await;
+        self.lease.release();
         self.writer.close().await;
     }
 
@@ -133,18 +146,21 @@ impl SqliteStore {
         &self.reader
     }
 
-    /// A write transaction that takes SQLite's write lock up front. A deferred `BEGIN` that reads
-    /// first fails with `SQLITE_BUSY` (no busy wait) if another connection — the CLI beside a running
-    /// server — committed in between; `BEGIN IMMEDIATE` waits for the lock instead.
+    /// A write transaction (see [`BEGIN_WRITE`]).
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin_with(BEGIN_WRITE).await
     }
 }
 
 /// Every [`CHECKPOINT_EVERY`] until the pool is closed: a passive checkpoint, which copies what it can
 /// without waiting for the writer or readers; then, if the WAL has grown past [`WAL_RESTART_PAGES`],
 /// a restarting one, so that the next commit writes the WAL from its start again.
-async fn checkpoints(pool: Pool<Db>) {
+///
+/// The restart runs on the writer's own connection, queued between two batches like any other write.
+/// On a connection of its own it had to wait for the writer through SQLite's busy handler, which
+/// sleeps in steps of 1 to 100 ms, and it held back the next batch's `BEGIN` the same way: in a run at
+/// concurrency 128 a tenth of the batches waited 5 ms or more to begin (BENCHMARKS.md).
+async fn checkpoints(pool: Pool<Db>, writer: Pool<Db>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The WAL's size at the last restart: an idle WAL keeps reporting it until the next commit.
@@ -160,7 +176,7 @@ async fn checkpoints(pool: Pool<Db>) {
             Ok((_, wal_pages, _)) if wal_pages >= WAL_RESTART_PAGES && restarted_at != Some(wal_pages) => {
                 restarted_at = Some(wal_pages);
                 let restart: Result<(i64, i64, i64), _> =
-                    sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&pool).await;
+                    sqlx::query_as("PRAGMA wal_checkpoint(RESTART)").fetch_one(&writer).await;
                 tracing::debug!(wal_pages, ?restart, "restarted the WAL");
                 restart.map(drop)
             }

@@ -54,22 +54,28 @@ async fn batches_group_dedupe_and_roll_up() {
     let store = &db.store;
     let (org, project) = project(store).await;
     let outcomes = store
-        .ingest_batch(&[
-            write(
-                org,
-                project,
-                vec![event("e1", &["h1"], Some("id:1"), Some("1.0")), event("e2", &["h1"], Some("id:2"), Some("1.1"))],
-            ),
-            write(org, project, vec![event("e2", &["h1"], Some("id:2"), None)]),
-            write(
-                org,
-                project,
-                vec![
-                    event("e3", &["h2", "h1"], Some("id:1"), None),
-                    NewEvent { event_type: "transaction".into(), ..event("t1", &[], None, None) },
-                ],
-            ),
-        ])
+        .ingest_batch(
+            &[
+                write(
+                    org,
+                    project,
+                    vec![
+                        event("e1", &["h1"], Some("id:1"), Some("1.0")),
+                        event("e2", &["h1"], Some("id:2"), Some("1.1")),
+                    ],
+                ),
+                write(org, project, vec![event("e2", &["h1"], Some("id:2"), None)]),
+                write(
+                    org,
+                    project,
+                    vec![
+                        event("e3", &["h2", "h1"], Some("id:1"), None),
+                        NewEvent { event_type: "transaction".into(), ..event("t1", &[], None, None) },
+                    ],
+                ),
+            ],
+            &|| false,
+        )
         .await
         .unwrap();
     let flat: Vec<_> = outcomes.iter().flatten().collect();
@@ -82,7 +88,8 @@ async fn batches_group_dedupe_and_roll_up() {
     assert_eq!((issue.times_seen, issue.users_seen, issue.short_id), (3, 2, 1));
     assert_eq!((issue.first_release.as_deref(), issue.last_release.as_deref()), (Some("1.0"), Some("1.1")));
     // h2 now belongs to the issue too.
-    let more = store.ingest_batch(&[write(org, project, vec![event("e4", &["h2"], None, None)])]).await.unwrap();
+    let more =
+        store.ingest_batch(&[write(org, project, vec![event("e4", &["h2"], None, None)])], &|| false).await.unwrap();
     assert_eq!(more[0][0].issue_id, Some(issue.id));
 
     let listed = store
@@ -117,7 +124,7 @@ async fn concurrent_writers_open_one_issue_per_fingerprint() {
                 let batch = [write(org, project, vec![event(&id, &["shared-hash"], Some(&format!("id:{i}")), None)])];
                 // A deadlock victim or busy database is retried, as the pipeline does.
                 let mut tries = 0;
-                while let Err(err) = store.ingest_batch(&batch).await {
+                while let Err(err) = store.ingest_batch(&batch, &|| false).await {
                     tries += 1;
                     assert!(tries < 5, "writer {w} kept failing: {err}");
                 }
@@ -144,7 +151,10 @@ async fn workflow_state_is_followed_event_by_event_inside_a_batch() {
     let store = &db.store;
     let (org, project) = project(store).await;
     let first = store
-        .ingest_batch(&[write(org, project, vec![event("a0", &["ha"], None, None), event("b0", &["hb"], None, None)])])
+        .ingest_batch(
+            &[write(org, project, vec![event("a0", &["ha"], None, None), event("b0", &["hb"], None, None)])],
+            &|| false,
+        )
         .await
         .unwrap();
     let (resolved, ignored) = (first[0][0].issue_id.unwrap(), first[0][1].issue_id.unwrap());
@@ -157,7 +167,7 @@ async fn workflow_state_is_followed_event_by_event_inside_a_batch() {
         .iter()
         .map(|id| event(id, if id.starts_with('a') { &["ha"] } else { &["hb"] }, None, None))
         .collect();
-    let outcomes = store.ingest_batch(&[write(org, project, events)]).await.unwrap();
+    let outcomes = store.ingest_batch(&[write(org, project, events)], &|| false).await.unwrap();
     let regressed: Vec<bool> = outcomes[0].iter().map(|o| o.is_regression).collect();
     assert_eq!(regressed, [true, false, false, false, false, false], "only the first event regresses");
 
@@ -182,7 +192,8 @@ async fn hash_event_counts_stop_past_the_cap() {
     let many = usize::try_from(IssueHash::COUNT_CAP).unwrap() + 5;
     let events = (0..many).map(|i| event(&format!("m{i}"), &["hm"], None, None)).collect();
     let few = vec![event("f1", &["hf"], None, None), event("f2", &["hf"], None, None)];
-    let outcomes = store.ingest_batch(&[write(org, project, events), write(org, project, few)]).await.unwrap();
+    let outcomes =
+        store.ingest_batch(&[write(org, project, events), write(org, project, few)], &|| false).await.unwrap();
 
     let big = store.list_issue_hashes(outcomes[0][0].issue_id.unwrap()).await.unwrap();
     assert_eq!(big[0].events, IssueHash::COUNT_CAP + 1);
@@ -198,11 +209,14 @@ async fn a_batchs_releases_are_written_once_and_linked_to_each_of_their_projects
     let (org, web) = project(store).await;
     let api = project_in(store, org, "api").await;
     store
-        .ingest_batch(&[
-            write(org, web, vec![event("w1", &["h1"], None, Some("1.0")), event("w2", &["h1"], None, Some("1.1"))]),
-            write(org, api, vec![event("a1", &["h9"], None, Some("1.1")), event("a2", &["h9"], None, Some("2.0"))]),
-            write(org, web, vec![event("w3", &["h1"], None, Some("1.1"))]),
-        ])
+        .ingest_batch(
+            &[
+                write(org, web, vec![event("w1", &["h1"], None, Some("1.0")), event("w2", &["h1"], None, Some("1.1"))]),
+                write(org, api, vec![event("a1", &["h9"], None, Some("1.1")), event("a2", &["h9"], None, Some("2.0"))]),
+                write(org, web, vec![event("w3", &["h1"], None, Some("1.1"))]),
+            ],
+            &|| false,
+        )
         .await
         .unwrap();
     let versions = |projects: Vec<i64>| async move {
@@ -245,13 +259,13 @@ async fn the_sqlite_wal_starts_over_once_it_has_grown() {
                 ..event(&format!("w{chunk}-{i}"), &["h1"], None, None)
             })
             .collect();
-        store.ingest_batch(&[write(org, project, events)]).await.unwrap();
+        store.ingest_batch(&[write(org, project, events)], &|| false).await.unwrap();
     }
     let mut restarted = false;
     for i in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         store
-            .ingest_batch(&[write(org, project, vec![event(&format!("after-{i}"), &["h1"], None, None)])])
+            .ingest_batch(&[write(org, project, vec![event(&format!("after-{i}"), &["h1"], None, None)])], &|| false)
             .await
             .unwrap();
         if wal_sequence(&path) != before {
@@ -260,4 +274,29 @@ async fn the_sqlite_wal_starts_over_once_it_has_grown() {
         }
     }
     assert!(restarted, "the WAL was never started over");
+}
+
+/// A writer keeps its connection for the next batch only briefly: on SQLite's one write connection, a
+/// web UI write right after a batch that kept it must still go through, and the next batch reuses it.
+#[tokio::test]
+async fn a_connection_kept_for_the_next_batch_does_not_hold_up_other_writes() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let first =
+        store.ingest_batch(&[write(org, project, vec![event("k1", &["hk"], None, None)])], &|| true).await.unwrap();
+    let issue = first[0][0].issue_id.expect("an issue");
+    let resolve = store.set_issue_status(issue, "resolved", None);
+    tokio::time::timeout(std::time::Duration::from_secs(5), resolve)
+        .await
+        .expect("the kept connection went back to the pool")
+        .unwrap();
+    for (i, more) in [true, true, false].into_iter().enumerate() {
+        let more_queued = move || more;
+        let batch = [write(org, project, vec![event(&format!("k{}", i + 2), &["hk"], None, None)])];
+        let outcomes = store.ingest_batch(&batch, &more_queued).await.unwrap();
+        assert_eq!(outcomes[0][0].issue_id, Some(issue));
+        assert_eq!(outcomes[0][0].is_regression, i == 0, "the first event after resolving regresses the issue");
+    }
+    assert_eq!(store.find_issue(issue).await.unwrap().map(|i| i.times_seen), Some(4));
 }

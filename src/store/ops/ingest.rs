@@ -16,6 +16,24 @@ macro_rules! ingest_fns {
         use $crate::store::rollup::Rollup;
         use $crate::store::{EnvelopeWrite, IngestOutcome, Millis, NewEvent, StoreResult};
 
+        /// One batch in one transaction on `conn`.
+        pub(super) async fn batch(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            batch: &[EnvelopeWrite],
+        ) -> StoreResult<Vec<Vec<IngestOutcome>>> {
+            let mut tx = sqlx::Connection::begin_with(conn, super::BEGIN_WRITE).await?;
+            let mut rollup = $crate::store::rollup::Rollup::default();
+            prefetch_known_events(&mut tx, batch, &mut rollup).await?;
+            prefetch_issues(&mut tx, batch, &mut rollup).await?;
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for write in batch {
+                outcomes.push(write_envelope(&mut tx, write, &mut rollup).await?);
+            }
+            flush(&mut tx, &rollup).await?;
+            tx.commit().await?;
+            Ok(outcomes)
+        }
+
         /// Store one envelope's items; returns one outcome per event.
         pub(super) async fn write_envelope<'a>(
             tx: &mut sqlx::Transaction<'_, Db>,
@@ -480,23 +498,18 @@ macro_rules! ingest_fns {
     };
 }
 
-/// `Backend::ingest_batch`: one transaction for the whole batch.
+/// `Backend::ingest_batch`: one transaction for the whole batch, on a connection the writer keeps
+/// while more batches are queued (see [`crate::store::lease`]).
 macro_rules! ingest {
     () => {
         async fn ingest_batch(
             &self,
             batch: &[$crate::store::EnvelopeWrite],
+            more_queued: &(dyn Fn() -> bool + Sync),
         ) -> $crate::store::StoreResult<Vec<Vec<$crate::store::IngestOutcome>>> {
-            let mut tx = self.begin_write().await?;
-            let mut rollup = $crate::store::rollup::Rollup::default();
-            write::prefetch_known_events(&mut tx, batch, &mut rollup).await?;
-            write::prefetch_issues(&mut tx, batch, &mut rollup).await?;
-            let mut outcomes = Vec::with_capacity(batch.len());
-            for write in batch {
-                outcomes.push(write::write_envelope(&mut tx, write, &mut rollup).await?);
-            }
-            write::flush(&mut tx, &rollup).await?;
-            tx.commit().await?;
+            let (mut conn, since) = self.lease.take(self.writer()).await?;
+            let outcomes = write::batch(&mut conn, batch).await?;
+            self.lease.put_back(conn, since, more_queued());
             Ok(outcomes)
         }
     };
