@@ -10,7 +10,8 @@
 //!                                          full → 429          failed batch → retried one by one
 //! ```
 //!
-//! SQLite runs one writer (it allows one write transaction at a time). PostgreSQL runs several
+//! SQLite runs one writer (it allows one write transaction at a time), on a thread of its own (see
+//! [`on_own_thread`]). PostgreSQL runs several
 //! (`ingest.writers`, see [`Store::writers`]): one writer's commit is mostly waiting — on round trips
 //! and the WAL flush — which the others overlap. Each event goes to the writer its primary issue hash
 //! picks, so one issue's rows are only ever written by one of this node's writers: with 50 busy
@@ -91,16 +92,11 @@ impl Pipeline {
                 touched: touched.clone(),
                 queued: queued.clone(),
             };
-            writers.push(tokio::spawn(writer.run()));
+            writers.push(writer);
             lanes.push(Lane { queue, shutdown });
         }
-        let handle = tokio::spawn(async move {
-            for writer in writers {
-                if let Err(err) = writer.await {
-                    tracing::error!(error = %err, "a batching writer failed");
-                }
-            }
-        });
+        let handle =
+            if matches!(store, Store::Sqlite(_)) { on_own_thread(writers) } else { tokio::spawn(run_writers(writers)) };
         (Self { lanes: lanes.into(), queued }, handle)
     }
 
@@ -127,6 +123,39 @@ impl Pipeline {
             lane.shutdown.notify_one();
         }
     }
+}
+
+/// Run the writers to the end, each as a task of the current runtime.
+async fn run_writers(writers: Vec<Writer>) {
+    let tasks: Vec<_> = writers.into_iter().map(|w| tokio::spawn(w.run())).collect();
+    for task in tasks {
+        if let Err(err) = task.await {
+            tracing::error!(error = %err, "a batching writer failed");
+        }
+    }
+}
+
+/// SQLite's writer on a thread and runtime of its own. Each of a batch's ~20 statements is a round
+/// trip to the connection's thread, whose answer wakes the writer from outside the runtime; on the
+/// server's runtime such a wake-up waits in the shared queue behind the HTTP handlers' tasks (tokio
+/// looks there about every 200 µs while busy). Here nothing else is queued. PostgreSQL's writers stay
+/// on the server's runtime, whose I/O driver their sockets are registered with: on a thread of their
+/// own they were 4–12% slower at concurrency 128 (BENCHMARKS.md).
+fn on_own_thread(writers: Vec<Writer>) -> JoinHandle<()> {
+    let (done, finished) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new().name("ingest-writer".into()).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(run_writers(writers)),
+            Err(err) => tracing::error!(error = %err, "cannot start the batching writer's runtime"),
+        }
+        drop(done);
+    });
+    if let Err(err) = thread {
+        tracing::error!(error = %err, "cannot start the batching writer's thread");
+    }
+    tokio::spawn(async move {
+        let _ = finished.await;
+    })
 }
 
 /// Which of `lanes` writers takes `write`: the one its first issue hash picks, so that one issue's
