@@ -16,21 +16,36 @@ macro_rules! ingest_fns {
         use $crate::store::rollup::Rollup;
         use $crate::store::{EnvelopeWrite, IngestOutcome, Millis, NewEvent, StoreResult};
 
-        /// One batch in one transaction on `conn`.
+        /// One batch in one transaction on `conn`. Where its time went is a debug event
+        /// (`faultline::ingest::batch`), which `tests/bench/statement_times.py` sums.
         pub(super) async fn batch(
             conn: &mut <Db as sqlx::Database>::Connection,
             batch: &[EnvelopeWrite],
         ) -> StoreResult<Vec<Vec<IngestOutcome>>> {
+            let mut last = std::time::Instant::now();
+            let mut lap = move || {
+                let now = std::time::Instant::now();
+                let micros = now.duration_since(last).as_micros();
+                last = now;
+                micros
+            };
             let mut tx = sqlx::Connection::begin_with(conn, super::BEGIN_WRITE).await?;
+            let begin_us = lap();
             let mut rollup = $crate::store::rollup::Rollup::default();
             prefetch_known_events(&mut tx, batch, &mut rollup).await?;
             prefetch_issues(&mut tx, batch, &mut rollup).await?;
+            let prefetch_us = lap();
             let mut outcomes = Vec::with_capacity(batch.len());
             for write in batch {
                 outcomes.push(write_envelope(&mut tx, write, &mut rollup).await?);
             }
+            let events_us = lap();
             flush(&mut tx, &rollup).await?;
+            let flush_us = lap();
             tx.commit().await?;
+            let commit_us = lap();
+            tracing::debug!(target: "faultline::ingest::batch", events = rollup.events.len(), begin_us, prefetch_us,
+                events_us, flush_us, commit_us, "batch phases");
             Ok(outcomes)
         }
 
