@@ -2,9 +2,9 @@
 //!
 //! A transaction on a pooled connection costs more round trips than its statements: sqlx pings the
 //! connection when it is taken from the pool, and hands it back from a task of its own that pings it
-//! again first (PostgreSQL's `after_release` adds a third). Under load each of those waits for a core
-//! shared with event processing, so the SQLite writer's `BEGIN` took 1.6 ms at the median and 8 ms at
-//! p90 of a 9 ms batch (`tests/bench/throughput.sh`, concurrency 128).
+//! again first. Under load each of those waits for a core shared with event processing, so the SQLite
+//! writer's `BEGIN` took 1.6 ms at the median and 8 ms at p90 of a 9 ms batch
+//! (`tests/bench/throughput.sh`, concurrency 128).
 //!
 //! So a writer keeps its connection for the next batch when more work is already queued, for at most
 //! [`MAX_HOLD`]: SQLite has one write connection, and the web UI's and the alert evaluator's writes

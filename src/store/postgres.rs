@@ -50,11 +50,12 @@ impl PgStore {
             .map_err(|_| connect_err(sqlx::Error::PoolTimedOut))?
             .map_err(connect_err)?;
         probe.close().await.map_err(connect_err)?;
+        // A transaction dropped on an error path only queues its ROLLBACK; sqlx pings every connection
+        // it takes back into the pool, which sends it (integration test
+        // `a_failed_batch_releases_its_locks_and_stores_nothing`).
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(options.acquire_timeout)
-            // A transaction dropped on an error path only queues its ROLLBACK; until the connection is
-            // used again it would sit "idle in transaction" holding row locks. A ping on release sends it.
             .after_connect(move |_, _| {
                 Box::pin(async move {
                     if let Some(port) = tcp_port
@@ -65,7 +66,6 @@ impl PgStore {
                     Ok(())
                 })
             })
-            .after_release(|conn, _| Box::pin(async move { conn.ping().await.map(|()| true) }))
             .connect_with(connect)
             .await
             .map_err(connect_err)?;

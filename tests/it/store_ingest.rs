@@ -300,3 +300,31 @@ async fn a_connection_kept_for_the_next_batch_does_not_hold_up_other_writes() {
     }
     assert_eq!(store.find_issue(issue).await.unwrap().map(|i| i.times_seen), Some(4));
 }
+
+/// A batch that fails half-way leaves nothing behind: its transaction is rolled back on the database
+/// before the connection is used again, so the rows it had locked (here a new issue's hash) are free
+/// for the next batch at once, and nothing of it was stored.
+#[tokio::test]
+async fn a_failed_batch_releases_its_locks_and_stores_nothing() {
+    let db = TestDb::new().await;
+    let store = &db.store;
+    let (org, project) = project(store).await;
+    let missing_project = project + 1000;
+    let failed = store
+        .ingest_batch(
+            &[
+                write(org, project, vec![event("f1", &["hz"], None, None)]),
+                write(org, missing_project, vec![event("f2", &["hq"], None, None)]),
+            ],
+            &|| false,
+        )
+        .await;
+    assert!(failed.is_err(), "an event of a project that does not exist fails the batch");
+    let batch = [write(org, project, vec![event("f1", &["hz"], None, None)])];
+    let retry = store.ingest_batch(&batch, &|| false);
+    let outcomes = tokio::time::timeout(std::time::Duration::from_secs(5), retry)
+        .await
+        .expect("the failed batch's locks were released")
+        .unwrap();
+    assert!(outcomes[0][0].is_new && !outcomes[0][0].duplicate, "the failed batch stored nothing");
+}
