@@ -157,9 +157,11 @@ impl SqliteStore {
 /// a restarting one, so that the next commit writes the WAL from its start again.
 ///
 /// The restart runs on the writer's own connection, queued between two batches like any other write.
-/// On a connection of its own it had to wait for the writer through SQLite's busy handler, which
-/// sleeps in steps of 1 to 100 ms, and it held back the next batch's `BEGIN` the same way: in a run at
-/// concurrency 128 a tenth of the batches waited 5 ms or more to begin (BENCHMARKS.md).
+/// On a connection of its own it waits for the writer, and the next batch's `BEGIN` for it, through
+/// SQLite's busy handler, which sleeps in steps of 1 to 100 ms; queued in the pool, each waits only as
+/// long as the other runs. The move showed no gain of its own in single runs (`BEGIN` p90 5.1 ms
+/// before, 5.6 ms after): the `BEGIN` tail of those runs came from the writer's hand-offs, not from
+/// checkpoints (BENCHMARKS.md).
 async fn checkpoints(pool: Pool<Db>, writer: Pool<Db>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
