@@ -109,6 +109,25 @@ async fn batches_group_dedupe_and_roll_up() {
     assert_eq!(store.issue_tag_totals(issue.id, "browser").await.unwrap(), (4, 1));
     let counts = store.project_item_counts(project).await.unwrap();
     assert_eq!((counts.transactions, counts.environments), (1, 1));
+
+    // SDK retries of stored events in a later batch, beside a new one: found by the store's lookup
+    // (one id of each kind, so the lookup has to tell them apart), stored and counted once.
+    let retried = store
+        .ingest_batch(
+            &[write(
+                org,
+                project,
+                vec![event("e5", &["h1"], None, None), event("e1", &["h1"], None, None), event("t1", &[], None, None)],
+            )],
+            &|| false,
+        )
+        .await
+        .unwrap();
+    let flags: Vec<bool> = retried[0].iter().map(|o| o.duplicate).collect();
+    assert_eq!(flags, [false, true, true]);
+    let issue = store.find_issue(issue.id).await.unwrap().unwrap();
+    assert_eq!(issue.times_seen, 5, "e1 to e5, each once");
+    assert_eq!(store.list_issue_events(issue.id, 10, 0).await.unwrap().len(), 5);
 }
 
 #[tokio::test]

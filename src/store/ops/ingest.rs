@@ -188,7 +188,7 @@ macro_rules! ingest_fns {
         }
 
         /// Append ` IN (…)` with one bound parameter per key (a piece from `rollup::lookups`).
-        fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
+        pub(super) fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
         where
             T: sqlx::Encode<'t, Db> + sqlx::Type<Db>,
         {
@@ -201,7 +201,7 @@ macro_rules! ingest_fns {
         }
 
         /// Put the ids of the batch's events that are already stored into `rollup.known_events`: one
-        /// query per project and piece of the batch.
+        /// lookup per project (the backend's `stored_event_ids`).
         pub(super) async fn prefetch_known_events(
             tx: &mut sqlx::Transaction<'_, Db>,
             batch: &[EnvelopeWrite],
@@ -212,13 +212,8 @@ macro_rules! ingest_fns {
                 ids.entry(write.project_id).or_default().extend(write.events.iter().map(|ev| ev.event_id.as_str()));
             }
             for (project_id, ids) in ids {
-                for chunk in $crate::store::rollup::lookups(&ids) {
-                    let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-                    sql.push_bind(project_id).push(" AND event_id");
-                    push_in(&mut sql, chunk.copied());
-                    let found: Vec<(String,)> = sql.build_query_as().fetch_all(&mut **tx).await?;
-                    rollup.known_events.extend(found.into_iter().map(|(id,)| (project_id, id)));
-                }
+                let found = super::stored_event_ids(&mut **tx, project_id, &ids).await?;
+                rollup.known_events.extend(found.into_iter().map(|id| (project_id, id)));
             }
             Ok(())
         }
@@ -271,9 +266,14 @@ macro_rules! ingest_fns {
         }
 
         /// Write what the batch summed: event rows, tag values, hourly counts, users, environments,
-        /// releases. Rows go in key order, so that two nodes' batches lock shared rows (a busy issue's
-        /// tag values, say) in the same order and cannot deadlock each other on PostgreSQL.
+        /// releases, then the issues' counts. Rows go in key order and tables in this order, so that two
+        /// nodes' batches lock shared rows (a busy issue's tag values, say) in the same order and cannot
+        /// deadlock each other on PostgreSQL. The multi-row inserts run on generic plans where the
+        /// backend has them ([`super::GENERIC_PLANS`]).
         pub(super) async fn flush(tx: &mut sqlx::Transaction<'_, Db>, rollup: &Rollup<'_>) -> StoreResult<()> {
+            if let Some(sql) = super::GENERIC_PLANS {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            }
             for chunk in $crate::store::rollup::pieces(&rollup.events) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new(
                     "INSERT INTO events (project_id, issue_id, event_id, event_type, timestamp, received_at, level, platform, \
@@ -348,34 +348,6 @@ macro_rules! ingest_fns {
                 );
                 sql.build().execute(&mut **tx).await?;
             }
-            // Each touched issue once: its counts, seen span, latest description and releases.
-            let mut issues: Vec<_> = rollup.issues.iter().map(|(id, d)| (*id, d, new_users.get(id).copied().unwrap_or(0))).collect();
-            issues.sort_unstable_by_key(|(id, ..)| *id);
-            for chunk in $crate::store::rollup::pieces(&issues) {
-                let mut sql = sqlx::QueryBuilder::<Db>::new("UPDATE issues SET times_seen = issues.times_seen + v.column2, \
-                     users_seen = issues.users_seen + v.column3, \
-                     first_seen = CASE WHEN v.column4 < issues.first_seen THEN v.column4 ELSE issues.first_seen END, \
-                     last_seen = CASE WHEN v.column5 > issues.last_seen THEN v.column5 ELSE issues.last_seen END, \
-                     title = v.column6, culprit = v.column7, level = v.column8, metadata = v.column9, \
-                     first_release = COALESCE(issues.first_release, v.column10), last_release = COALESCE(v.column11, issues.last_release) \
-                     FROM (");
-                sql.push_values(chunk, |mut row, (id, d, users)| {
-                    let ev = d.latest;
-                    row.push_bind(*id)
-                        .push_bind(d.times_seen)
-                        .push_bind(*users)
-                        .push_bind(d.seen.first)
-                        .push_bind(d.seen.last)
-                        .push_bind(ev.title.as_str())
-                        .push_bind(ev.culprit.as_str())
-                        .push_bind(ev.level.as_str())
-                        .push_bind(ev.metadata.as_str())
-                        .push_bind(d.first_release)
-                        .push_bind(d.last_release);
-                });
-                sql.push(") AS v WHERE issues.id = v.column1");
-                sql.build().execute(&mut **tx).await?;
-            }
             let environments = $crate::store::rollup::in_key_order(&rollup.environments);
             for chunk in $crate::store::rollup::pieces(&environments) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("INSERT INTO environments (project_id, name, first_seen, last_seen) ");
@@ -419,6 +391,38 @@ macro_rules! ingest_fns {
                     row.push_bind(*release).push_bind(*project);
                 });
                 sql.push(" ON CONFLICT DO NOTHING");
+                sql.build().execute(&mut **tx).await?;
+            }
+            // The inserts above have one plan whatever their values; this join does not.
+            if let Some(sql) = super::CUSTOM_PLANS {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            }
+            // Each touched issue once: its counts, seen span, latest description and releases.
+            let mut issues: Vec<_> = rollup.issues.iter().map(|(id, d)| (*id, d, new_users.get(id).copied().unwrap_or(0))).collect();
+            issues.sort_unstable_by_key(|(id, ..)| *id);
+            for chunk in $crate::store::rollup::pieces(&issues) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("UPDATE issues SET times_seen = issues.times_seen + v.column2, \
+                     users_seen = issues.users_seen + v.column3, \
+                     first_seen = CASE WHEN v.column4 < issues.first_seen THEN v.column4 ELSE issues.first_seen END, \
+                     last_seen = CASE WHEN v.column5 > issues.last_seen THEN v.column5 ELSE issues.last_seen END, \
+                     title = v.column6, culprit = v.column7, level = v.column8, metadata = v.column9, \
+                     first_release = COALESCE(issues.first_release, v.column10), last_release = COALESCE(v.column11, issues.last_release) \
+                     FROM (");
+                sql.push_values(chunk, |mut row, (id, d, users)| {
+                    let ev = d.latest;
+                    row.push_bind(*id)
+                        .push_bind(d.times_seen)
+                        .push_bind(*users)
+                        .push_bind(d.seen.first)
+                        .push_bind(d.seen.last)
+                        .push_bind(ev.title.as_str())
+                        .push_bind(ev.culprit.as_str())
+                        .push_bind(ev.level.as_str())
+                        .push_bind(ev.metadata.as_str())
+                        .push_bind(d.first_release)
+                        .push_bind(d.last_release);
+                });
+                sql.push(") AS v WHERE issues.id = v.column1");
                 sql.build().execute(&mut **tx).await?;
             }
             Ok(())
