@@ -28,9 +28,22 @@ use crate::pipeline::Pipeline;
 use crate::store::{ConnectOptions, Store};
 use crate::{api, bootstrap, health, ignore_sweep, ingest, notify, telemetry, web};
 
-/// Everything a request handler may need, cheap to clone.
+/// Everything a request handler may need: one shared [`AppStateInner`], so that the clone axum makes
+/// for each request and extractor is one reference count, not one per field (clone and drop were 1% of
+/// the server's CPU under ingest load, `perf record`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct AppStateInner {
     /// The loaded configuration.
     pub config: Arc<Config>,
     /// The database.
@@ -49,7 +62,7 @@ pub struct AppState {
     pub grouping: Arc<crate::ingest::grouping_rules::GroupingCache>,
     /// Alert evaluation and Slack delivery.
     pub notifier: Notifier,
-    writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    writer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl AppState {
@@ -57,7 +70,7 @@ impl AppState {
     pub fn new(config: Config, store: Store) -> Self {
         let notifier = Notifier::new(config.allow_private_webhooks);
         let (pipeline, writer) = Pipeline::start(store.clone(), &config.ingest, notifier.touched.clone());
-        Self {
+        Self(Arc::new(AppStateInner {
             config: Arc::new(config),
             store,
             metrics: telemetry::metrics_handle(),
@@ -67,8 +80,8 @@ impl AppState {
             filters: Arc::default(),
             grouping: Arc::default(),
             notifier,
-            writer: Arc::new(std::sync::Mutex::new(Some(writer))),
-        }
+            writer: std::sync::Mutex::new(Some(writer)),
+        }))
     }
 
     /// Stop taking writes and wait until every queued one is committed.

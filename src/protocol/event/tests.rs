@@ -33,6 +33,15 @@ fn non_objects_and_broken_json_are_rejected() {
 }
 
 #[test]
+fn invalid_utf8_is_an_error_where_it_is_and_valid_utf8_is_kept() {
+    let broken = b"{\"message\": \"caf\xc3\"}";
+    let err = normalize_event(broken, &opts()).expect_err("not UTF-8");
+    assert!(matches!(&err, EventError::InvalidJson(e) if e.column() > 0), "{err:?}");
+    let event = normalize_event("{\"message\": \"café ✓ \\u00e9\"}".as_bytes(), &opts()).expect("UTF-8");
+    assert_eq!(event.payload["logentry"]["formatted"], "café ✓ é");
+}
+
+#[test]
 fn the_normalized_payload_round_trips_through_serde_json() {
     let event = normalize(json!({"message": "hi", "extra": {"a": [1, {"b": null}]}, "tags": [["k", "v"]]}), &opts());
     let text = serde_json::to_string(&event.payload).expect("serializes");
