@@ -271,6 +271,11 @@ macro_rules! ingest_fns {
         /// deadlock each other on PostgreSQL. The multi-row inserts run on generic plans where the
         /// backend has them ([`super::GENERIC_PLANS`]).
         pub(super) async fn flush(tx: &mut sqlx::Transaction<'_, Db>, rollup: &Rollup<'_>) -> StoreResult<()> {
+            // Every row below comes from a stored event: a batch of sessions or client reports alone
+            // has nothing to flush, and no plan mode to set.
+            if rollup.events.is_empty() {
+                return Ok(());
+            }
             if let Some(sql) = super::GENERIC_PLANS {
                 sqlx::raw_sql(sql).execute(&mut **tx).await?;
             }
@@ -393,13 +398,13 @@ macro_rules! ingest_fns {
                 sql.push(" ON CONFLICT DO NOTHING");
                 sql.build().execute(&mut **tx).await?;
             }
-            // The inserts above have one plan whatever their values; this join does not.
-            if let Some(sql) = super::CUSTOM_PLANS {
-                sqlx::raw_sql(sql).execute(&mut **tx).await?;
-            }
             // Each touched issue once: its counts, seen span, latest description and releases.
             let mut issues: Vec<_> = rollup.issues.iter().map(|(id, d)| (*id, d, new_users.get(id).copied().unwrap_or(0))).collect();
             issues.sort_unstable_by_key(|(id, ..)| *id);
+            // The inserts above have one plan whatever their values; this join does not.
+            if let (Some(sql), false) = (super::CUSTOM_PLANS, issues.is_empty()) {
+                sqlx::raw_sql(sql).execute(&mut **tx).await?;
+            }
             for chunk in $crate::store::rollup::pieces(&issues) {
                 let mut sql = sqlx::QueryBuilder::<Db>::new("UPDATE issues SET times_seen = issues.times_seen + v.column2, \
                      users_seen = issues.users_seen + v.column3, \
