@@ -8,6 +8,8 @@ use sqlx::{Connection, PgConnection, Pool, Postgres};
 use super::{Backend, ConnectOptions, PoolStats, StoreError, StoreResult, ops};
 use crate::secrets::DatabaseUrl;
 
+mod batch;
+
 /// The PostgreSQL migrations, embedded at compile time.
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -19,16 +21,6 @@ type Db = Postgres;
 
 /// How a write transaction starts (READ COMMITTED; conflicts are settled by unique keys and row locks).
 const BEGIN_WRITE: &str = "BEGIN";
-
-/// Set at the start of an ingest flush. Its multi-row `INSERT … VALUES … ON CONFLICT` statements have
-/// one plan whatever their values, yet custom planning (the connection's mode, see [`PgStore::connect`])
-/// copied and planned their hundreds of parameters on every batch: a quarter of PostgreSQL's CPU under
-/// load (`perf record -a` while `tests/bench/throughput.sh postgres` ran: `GetCachedPlan` 10.7% of all
-/// samples, PostgreSQL 43.5%). `SET LOCAL` ends with the transaction.
-const GENERIC_PLANS: Option<&str> = Some("SET LOCAL plan_cache_mode = force_generic_plan");
-
-/// Set before the flush's `UPDATE … FROM (VALUES …)`, whose join a stale generic plan could get wrong.
-const CUSTOM_PLANS: Option<&str> = Some("SET LOCAL plan_cache_mode = force_custom_plan");
 
 /// A store on a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -133,24 +125,6 @@ impl Backend for PgStore {
 
 ops::ingest_fns!();
 
-/// Which of `ids` are stored in `project_id` (SDK retries), in one statement whatever their number.
-///
-/// Each id is its own probe of the `(project_id, event_id)` unique index: the `LIMIT` keeps the
-/// lateral subquery from being flattened into a join, so the plan does not hang on statistics. An
-/// `IN` list did: before `events` was first analyzed, PostgreSQL guessed that 0.5% of its rows were the
-/// project's and scanned all of them through another index (7 ms for 64 ids at 12,653 events; once
-/// analyzed, 0.3 ms for 32 through the unique index; `EXPLAIN ANALYZE`). A fresh database runs a minute
-/// or more on such guesses.
-async fn stored_event_ids(conn: &mut PgConnection, project_id: i64, ids: &[&str]) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT e.event_id FROM unnest($2::text[]) AS k (id) \
-         CROSS JOIN LATERAL (SELECT event_id FROM events WHERE project_id = $1 AND event_id = k.id LIMIT 1) AS e",
-    )
-    .bind(project_id)
-    .bind(ids)
-    .fetch_all(conn)
-    .await
-}
 ops::payload_fns!(PgStore);
 ops::push_issue_filter!();
 ops::workflow_fns!();

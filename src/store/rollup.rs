@@ -2,17 +2,18 @@
 //!
 //! Per event the write path only resolves the issue (that needs the database, in order); everything
 //! that is a sum or a min/max — tag value counts, hourly counts, unique users, environments,
-//! releases — and the event rows themselves are collected here and written with a few multi-row
-//! statements per batch. SQLite runs each statement through a channel to its connection thread, so
-//! the number of statements, not their size, is what costs.
+//! releases — and the event rows themselves are collected here and written by the backend's flush
+//! at the end. SQLite runs each statement through a channel to its connection thread and
+//! PostgreSQL's are round trips, so the number of statements, not their size, is what costs.
 //!
 //! ```text
-//! 500 events × (event row, 8 tags, hour, user, env, release)  →  ~8 multi-row statements
+//! 500 events × (event row, 8 tags, hour, user, env, release)
+//!   →  SQLite: ~8 multi-row statements    PostgreSQL: 1 statement of arrays
 //! ```
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{Millis, NewEvent};
+use super::{EnvelopeWrite, Millis, NewEvent};
 
 /// An event row waiting to be inserted.
 pub struct EventRow<'a> {
@@ -118,8 +119,8 @@ const SMALL_RUN: usize = 32;
 
 /// Split rows into pieces of 256, 128, 64 or 32 (binary decomposition of the length) and one last
 /// piece of fewer than 32, so that a multi-row statement only ever has one of 35 shapes: each stays in
-/// the prepared-statement cache instead of PostgreSQL parsing and planning a new text for every batch
-/// size, and a small batch's table is still one statement (each is a round trip).
+/// the prepared-statement cache instead of being parsed and planned anew for every batch size, and a
+/// small batch's table is still one statement (SQLite's flush).
 pub fn pieces<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if rows.is_empty() {
@@ -152,6 +153,31 @@ pub fn lookups<T>(keys: &[T]) -> impl Iterator<Item = impl Iterator<Item = &T>> 
         let padding = chunk.len().next_power_of_two() - chunk.len();
         chunk.iter().chain(chunk.last().into_iter().cycle().take(padding))
     })
+}
+
+/// What a batch looks up before it writes, per project: its event ids (SDK retries are skipped) and
+/// its distinct grouping hashes, sorted (their owners and tombstones).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct LookupKeys<'a> {
+    /// Event ids, in batch order.
+    pub event_ids: Vec<&'a str>,
+    /// Hashes, each once, sorted.
+    pub hashes: Vec<&'a str>,
+}
+
+/// The batch's [`LookupKeys`] per project, projects in id order.
+pub fn lookup_keys(batch: &[EnvelopeWrite]) -> BTreeMap<i64, LookupKeys<'_>> {
+    let mut keys: BTreeMap<i64, (Vec<&str>, BTreeSet<&str>)> = BTreeMap::new();
+    for write in batch.iter().filter(|w| !w.events.is_empty()) {
+        let (ids, hashes) = keys.entry(write.project_id).or_default();
+        for ev in &write.events {
+            ids.push(ev.event_id.as_str());
+            hashes.extend(ev.hashes.iter().map(String::as_str));
+        }
+    }
+    keys.into_iter()
+        .map(|(project, (event_ids, hashes))| (project, LookupKeys { event_ids, hashes: hashes.into_iter().collect() }))
+        .collect()
 }
 
 impl<'a> Rollup<'a> {
@@ -255,6 +281,34 @@ mod tests {
         assert_eq!(lists[1][43..], [299; 21]);
         assert_eq!(lookups(&[7u32]).map(|l| l.count()).collect::<Vec<_>>(), [1]);
         assert_eq!(lookups::<u32>(&[]).count(), 0);
+    }
+
+    #[test]
+    fn lookup_keys_are_per_project_with_each_hash_once() {
+        let write = |project_id, events: Vec<NewEvent>| EnvelopeWrite {
+            project_id,
+            organization_id: 9,
+            received_at: Millis(0),
+            events,
+            attachments: Vec::new(),
+            user_reports: Vec::new(),
+            sessions: Vec::new(),
+            check_ins: Vec::new(),
+            client_outcomes: Vec::new(),
+        };
+        let mut two_hashes = event("b", 0, None);
+        two_hashes.hashes = vec!["h2".into(), "h".into()];
+        let batch = [
+            write(2, vec![event("a", 0, None), two_hashes]),
+            write(1, vec![event("c", 0, None)]),
+            write(3, Vec::new()),
+            write(2, vec![event("a", 0, None)]),
+        ];
+        let keys = lookup_keys(&batch);
+        assert_eq!(keys.keys().copied().collect::<Vec<_>>(), [1, 2], "projects without events look nothing up");
+        assert_eq!(keys[&2].event_ids, ["a", "b", "a"], "ids in batch order, a retry's too");
+        assert_eq!(keys[&2].hashes, ["h", "h2"]);
+        assert_eq!(keys[&1], LookupKeys { event_ids: vec!["c"], hashes: vec!["h"] });
     }
 
     #[test]

@@ -22,6 +22,8 @@ use sqlx::{Pool, Sqlite};
 use super::{Backend, ConnectOptions, PoolStats, StoreError, StoreResult, ops};
 use crate::secrets::DatabaseUrl;
 
+mod batch;
+
 /// The SQLite migrations, embedded at compile time.
 pub(super) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -45,11 +47,6 @@ type Db = Sqlite;
 /// reads first fails with `SQLITE_BUSY` (no busy wait) if another connection — the CLI beside a
 /// running server — committed in between; `BEGIN IMMEDIATE` waits for the lock instead.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
-
-/// SQLite plans each prepared statement once: nothing to switch around an ingest flush.
-const GENERIC_PLANS: Option<&str> = None;
-/// See [`GENERIC_PLANS`].
-const CUSTOM_PLANS: Option<&str> = None;
 
 /// A store on an SQLite file.
 #[derive(Debug, Clone)]
@@ -214,22 +211,6 @@ impl Backend for SqliteStore {
 
 ops::ingest_fns!();
 
-/// Which of `ids` are stored in `project_id` (SDK retries): an `IN` list per 256 ids, which SQLite
-/// answers from the `(project_id, event_id)` unique index.
-async fn stored_event_ids(
-    conn: &mut sqlx::SqliteConnection,
-    project_id: i64,
-    ids: &[&str],
-) -> Result<Vec<String>, sqlx::Error> {
-    let mut found = Vec::new();
-    for chunk in super::rollup::lookups(ids) {
-        let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-        sql.push_bind(project_id).push(" AND event_id");
-        write::push_in(&mut sql, chunk.copied());
-        found.extend(sql.build_query_scalar::<String>().fetch_all(&mut *conn).await?);
-    }
-    Ok(found)
-}
 ops::payload_fns!(SqliteStore);
 ops::push_issue_filter!();
 ops::workflow_fns!();

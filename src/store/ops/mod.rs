@@ -8,6 +8,10 @@
 //! `self.begin_write()` opens a write transaction, and `Db` names the backend's database type.
 //! `FOR_UPDATE_SKIP_LOCKED` is the one dialect difference: the row-locking suffix of a claiming
 //! subquery (empty on SQLite, whose single writer serializes claims).
+//!
+//! The one place the backends part ways is the ingest batch's lookups and flush, where the number of
+//! statements is the cost: SQLite writes multi-row `VALUES` lists, PostgreSQL one statement of arrays
+//! (`sqlite/batch.rs`, `postgres/batch.rs`).
 
 mod accounts;
 mod alerts;
