@@ -7,8 +7,8 @@
 //! ```text
 //! SELECT … FROM unnest($2) … LATERAL (SELECT … FROM events … LIMIT 1)              retries
 //! SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off
-//! SELECT 'hash', hash, issue_id, <issue state> … LATERAL (issue_hashes … LIMIT 1)   owners
-//! UNION ALL SELECT 'tombstone', hash …           LATERAL (issue_tombstones … LIMIT 1)
+//! SELECT false, hash, issue_id, <issue state> … LATERAL (issue_hashes … LIMIT 1)    owners
+//! UNION ALL SELECT true, hash …                 LATERAL (issue_tombstones … LIMIT 1) tombstones
 //!   … the per-event statements of new issues and regressions …
 //! WITH ev     AS (INSERT INTO events           SELECT * FROM unnest($1 … $15)),
 //!      tags   AS (INSERT INTO issue_tag_values …  ON CONFLICT DO UPDATE),
@@ -18,15 +18,18 @@
 //! UPDATE issues … FROM unnest($42 … $51) LEFT JOIN (new users per issue)
 //! ```
 //!
-//! A batch used to take four lookups and ten multi-row statements with two plan-mode switches, each
-//! a round trip and most of them planned afresh; at low rates, where batches are small, those were
+//! A batch used to take four lookups, nine multi-row statements and two plan-mode switches, each a
+//! round trip and most of them planned afresh; at low rates, where batches are small, those were
 //! much of PostgreSQL's work.
 //!
 //! Every lookup probes a unique index once per key (`LATERAL … LIMIT 1` cannot be flattened into a
 //! join), and the writes read nothing but the inserts' unique indexes and `issues` by primary key.
 //!
-//! Rows go in key order: two nodes' batches lock shared rows (a busy issue's tag values, say) in the
-//! same order and cannot deadlock each other. A user is counted for an issue only by the batch whose
+//! Each table's rows go in key order, so two nodes' batches lock a table's shared rows (a busy
+//! issue's tag values, say) in the same order. The order between tables is the plan's: the same
+//! statement on every node, but planned per connection, so a deadlock between nodes is unlikely
+//! rather than impossible; PostgreSQL then aborts one batch and the pipeline retries its envelopes
+//! one by one. A user is counted for an issue only by the batch whose
 //! insert created the row (`xmax = 0`: the row was inserted, not updated, by this statement).
 
 use sqlx::PgConnection;
@@ -40,7 +43,8 @@ use crate::store::{EnvelopeWrite, Millis, StoreResult};
 /// The connection's own mode is custom plans (see `PgStore::connect`), which planned every statement
 /// on every batch: the multi-row inserts with their hundreds of parameters were a quarter of
 /// PostgreSQL's CPU under load (`perf record -a` during `tests/bench/throughput.sh postgres`), and
-/// planning the lookups took longer than running them (0.5 ms against 0.2, `EXPLAIN`). A generic plan
+/// the hash lookup, merged with the event-id one, took longer to plan than to run (0.5 ms against
+/// 0.2, `EXPLAIN (ANALYZE, SUMMARY)`). A generic plan
 /// is made once per connection, so it must not depend on the tables' sizes: everything after this
 /// reads a unique index by all its columns (a sequential scan, which a plan made while `issues` was
 /// small would keep after it grew where nothing analyzes it, is off), and the foreign-key checks the
@@ -51,7 +55,7 @@ const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET
 ///
 /// This one runs on a custom plan. On `events`, `events_release` also starts with `project_id`, and a
 /// generic plan made while the table was nearly empty, when the two indexes cost the same, probed
-/// through it and filtered on the event id: 6 ms per id at 5,000 events (`auto_explain`).
+/// through it and filtered on the event id: 6 ms per id at about 5,000 events (`auto_explain`).
 const STORED_EVENTS: &str = "SELECT e.event_id FROM unnest($2::text[]) AS k (id) \
 CROSS JOIN LATERAL (SELECT event_id FROM events WHERE project_id = $1 AND event_id = k.id LIMIT 1) AS e";
 

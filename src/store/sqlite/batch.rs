@@ -12,8 +12,9 @@
 //! UPDATE issues SET … FROM (VALUES …) AS v WHERE issues.id = v.column1
 //! ```
 //!
-//! PostgreSQL does the same with one statement of arrays each way (`store/postgres/batch.rs`);
-//! SQLite has no array type, and its statements are no round trips over a network.
+//! PostgreSQL does the same with two lookups and one write, each a statement of arrays
+//! (`store/postgres/batch.rs`); SQLite has no array type, and its statements are no round trips over
+//! a network.
 
 use sqlx::SqliteConnection;
 
@@ -22,7 +23,7 @@ use crate::store::rollup::{IssueState, Rollup, in_key_order, lookup_keys, lookup
 use crate::store::{EnvelopeWrite, StoreResult};
 
 /// Append ` IN (…)` with one bound parameter per key (a piece from [`lookups`]).
-pub(super) fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
+fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
 where
     T: sqlx::Encode<'t, Db> + sqlx::Type<Db>,
 {
