@@ -29,8 +29,11 @@
 //! issue's tag values, say) in the same order. The order between tables is the plan's: the same
 //! statement on every node, but planned per connection, so a deadlock between nodes is unlikely
 //! rather than impossible; PostgreSQL then aborts one batch and the pipeline retries its envelopes
-//! one by one. A user is counted for an issue only by the batch whose
-//! insert created the row (`xmax = 0`: the row was inserted, not updated, by this statement).
+//! one by one.
+//!
+//! A user is counted for an issue only by the batch whose insert created the row (`xmax = 0`: an
+//! upsert that updates locks the old row first and carries the lock into the new version, so only
+//! a row it inserted has no `xmax`).
 
 use sqlx::PgConnection;
 
