@@ -3,7 +3,7 @@
 //! Per event: skip it if its id is already stored (SDK retries), find the issue owning any of its
 //! hashes or open a new one and count the event on it. Everything else — the event rows, the rollups
 //! the UI reads (tag values, hourly counts, unique users), environments and releases — is summed in a
-//! [`crate::store::rollup::Rollup`] and written at the end by the backend's `flush` module: a few
+//! [`crate::store::rollup::Rollup`] and written at the end by the backend's `batch::flush`: a few
 //! multi-row statements on SQLite, one statement on PostgreSQL. Several Faultline nodes may write at
 //! once on PostgreSQL: a new issue is claimed through its hashes' primary key, and a node that loses the
 //! race joins the winner's issue; a regression is flipped by one conditional `UPDATE`, so exactly one

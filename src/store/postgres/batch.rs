@@ -47,11 +47,12 @@ use crate::store::{EnvelopeWrite, Millis, StoreResult};
 /// on every batch: the multi-row inserts with their hundreds of parameters were a quarter of
 /// PostgreSQL's CPU under load (`perf record -a` during `tests/bench/throughput.sh postgres`), and
 /// the hash lookup, merged with the event-id one, took longer to plan than to run (0.5 ms against
-/// 0.2, `EXPLAIN (ANALYZE, SUMMARY)`). A generic plan
-/// is made once per connection, so it must not depend on the tables' sizes: everything after this
-/// reads a unique index by all its columns (a sequential scan, which a plan made while `issues` was
-/// small would keep after it grew where nothing analyzes it, is off), and the foreign-key checks the
-/// inserts trigger are planned under the same settings.
+/// 0.2, `EXPLAIN (ANALYZE, SUMMARY)`). A generic plan is made once per connection, so it must not
+/// depend on the tables' sizes: the lookups and writes after this find their rows through a unique
+/// index by all its columns (a sequential scan, which a plan made while `issues` was small would keep
+/// after it grew where nothing analyzes it, is off), and the foreign-key checks the inserts trigger
+/// are planned under the same settings. The one exception is rare: a node that loses the race for a
+/// new issue deletes its own, and that delete's cascades go through `issue_id` indexes.
 const GENERIC_PLANS: &str = "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off";
 
 /// Which of a project's event ids are stored (SDK retries).
