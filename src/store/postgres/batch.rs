@@ -114,30 +114,25 @@ pub(super) async fn prefetch(
     for (project_id, keys) in keys.into_iter().filter(|(_, keys)| !keys.hashes.is_empty()) {
         let found: Vec<Hash> = sqlx::query_as(HASHES).bind(project_id).bind(&keys.hashes).fetch_all(&mut *conn).await?;
         for row in found {
-            match row.issue_id {
-                _ if row.tombstone => {
-                    rollup.tombstones.insert((project_id, row.hash));
+            if row.tombstone {
+                rollup.tombstones.insert((project_id, row.hash));
+            } else if let Some(issue_id) = row.issue_id {
+                if let (Some(status), Some(times_seen), Some(users_seen)) = (row.status, row.times_seen, row.users_seen)
+                {
+                    let state = IssueState {
+                        id: issue_id,
+                        status,
+                        resolved_mode: row.resolved_mode,
+                        resolved_release: row.resolved_release,
+                        ignore_until: row.ignore_until,
+                        ignore_count: row.ignore_count,
+                        ignore_users: row.ignore_users,
+                        times_seen,
+                        users_seen,
+                    };
+                    rollup.states.insert(issue_id, state);
                 }
-                Some(issue_id) => {
-                    if let (Some(status), Some(times_seen), Some(users_seen)) =
-                        (row.status, row.times_seen, row.users_seen)
-                    {
-                        let state = IssueState {
-                            id: issue_id,
-                            status,
-                            resolved_mode: row.resolved_mode,
-                            resolved_release: row.resolved_release,
-                            ignore_until: row.ignore_until,
-                            ignore_count: row.ignore_count,
-                            ignore_users: row.ignore_users,
-                            times_seen,
-                            users_seen,
-                        };
-                        rollup.states.insert(issue_id, state);
-                    }
-                    rollup.owners.insert((project_id, row.hash), issue_id);
-                }
-                None => {}
+                rollup.owners.insert((project_id, row.hash), issue_id);
             }
         }
     }
@@ -209,8 +204,7 @@ pub(super) async fn flush(conn: &mut PgConnection, rollup: &Rollup<'_>) -> Store
             projects.iter().map(move |project| (*organization, *version, *project))
         })
         .collect();
-    let mut issues: Vec<_> = rollup.issues.iter().collect();
-    issues.sort_unstable_by_key(|(id, _)| **id);
+    let issues = in_key_order(&rollup.issues);
     sqlx::query(FLUSH)
         .bind(column(events, |e| e.project_id))
         .bind(column(events, |e| e.issue_id))
