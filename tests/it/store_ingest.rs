@@ -110,24 +110,34 @@ async fn batches_group_dedupe_and_roll_up() {
     let counts = store.project_item_counts(project).await.unwrap();
     assert_eq!((counts.transactions, counts.environments), (1, 1));
 
-    // SDK retries of stored events in a later batch, beside a new one: found by the store's lookup
-    // (one id of each kind, so the lookup has to tell them apart), stored and counted once.
+    // SDK retries of stored events in a later batch, beside new ones: the events insert refuses them,
+    // and the batch is written again, looking up its stored ids (one id of each kind, so the lookup
+    // has to tell them apart). Each is stored and counted once; the new issue the refused attempt
+    // opened was rolled back with it, so it is opened once, with the next short id.
     let retried = store
         .ingest_batch(
             &[write(
                 org,
                 project,
-                vec![event("e5", &["h1"], None, None), event("e1", &["h1"], None, None), event("t1", &[], None, None)],
+                vec![
+                    event("e5", &["h1"], None, None),
+                    event("e6", &["h9"], None, None),
+                    event("e1", &["h1"], None, None),
+                    event("t1", &[], None, None),
+                ],
             )],
             &|| false,
         )
         .await
         .unwrap();
     let flags: Vec<bool> = retried[0].iter().map(|o| o.duplicate).collect();
-    assert_eq!(flags, [false, true, true]);
+    assert_eq!(flags, [false, false, true, true]);
+    assert!(retried[0][1].is_new);
     let issue = store.find_issue(issue.id).await.unwrap().unwrap();
     assert_eq!(issue.times_seen, 5, "e1 to e5, each once");
     assert_eq!(store.list_issue_events(issue.id, 10, 0).await.unwrap().len(), 5);
+    let opened = store.find_issue(retried[0][1].issue_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!((opened.short_id, opened.times_seen), (2, 1));
 }
 
 #[tokio::test]

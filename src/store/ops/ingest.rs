@@ -1,7 +1,8 @@
 //! The write path of ingest: one transaction stores a batch of envelopes.
 //!
-//! Per event: skip it if its id is already stored (SDK retries), find the issue owning any of its
-//! hashes or open a new one and count the event on it. Everything else — the event rows, the rollups
+//! Per event: skip it if its id is already stored (SDK retries; looked up only once the events
+//! insert has refused one, see `write::batch`), find the issue owning any of its hashes or open a
+//! new one and count the event on it. Everything else — the event rows, the rollups
 //! the UI reads (tag values, hourly counts, unique users), environments and releases — is summed in a
 //! [`crate::store::rollup::Rollup`] and written at the end by the backend's `batch::flush`: a few
 //! multi-row statements on SQLite, one statement on PostgreSQL. Several Faultline nodes may write at
@@ -17,11 +18,31 @@ macro_rules! ingest_fns {
         use $crate::store::rollup::Rollup;
         use $crate::store::{EnvelopeWrite, IngestOutcome, Millis, NewEvent, StoreResult};
 
-        /// One batch in one transaction on `conn`. Where its time went is a debug event
-        /// (`faultline::ingest::batch`), which `tests/bench/statement_times.py` sums.
+        /// One batch in one transaction on `conn`.
+        ///
+        /// SDK retries are rare, so the first attempt does not look up which of the batch's event ids
+        /// are stored: the events insert's unique index refuses a stored one, and the batch is then
+        /// written again from the start, looking them up first. Another unique violation (none is
+        /// expected; the inserts are upserts) costs the same second attempt and then fails the batch.
         pub(super) async fn batch(
             conn: &mut <Db as sqlx::Database>::Connection,
             batch: &[EnvelopeWrite],
+        ) -> StoreResult<Vec<Vec<IngestOutcome>>> {
+            match attempt(conn, batch, false).await {
+                Err($crate::store::StoreError::Conflict) => {
+                    tracing::debug!(target: "faultline::ingest::batch", "an event id of the batch is stored: writing it again");
+                    attempt(conn, batch, true).await
+                }
+                done => done,
+            }
+        }
+
+        /// The batch's transaction, looking up its stored event ids first or not. Where its time went
+        /// is a debug event (`faultline::ingest::batch`), which `tests/bench/statement_times.py` sums.
+        async fn attempt(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            batch: &[EnvelopeWrite],
+            look_up_stored: bool,
         ) -> StoreResult<Vec<Vec<IngestOutcome>>> {
             let mut last = std::time::Instant::now();
             let mut lap = move || {
@@ -30,10 +51,10 @@ macro_rules! ingest_fns {
                 last = now;
                 micros
             };
-            let mut tx = sqlx::Connection::begin_with(conn, super::BEGIN_WRITE).await?;
+            let mut tx = sqlx::Connection::begin_with(conn, super::batch::begin(look_up_stored)).await?;
             let begin_us = lap();
             let mut rollup = $crate::store::rollup::Rollup::default();
-            super::batch::prefetch(&mut tx, batch, &mut rollup).await?;
+            super::batch::prefetch(&mut tx, batch, &mut rollup, look_up_stored).await?;
             let prefetch_us = lap();
             let mut outcomes = Vec::with_capacity(batch.len());
             for write in batch {

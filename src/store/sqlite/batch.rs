@@ -3,7 +3,7 @@
 //! statement per table (per [`pieces`] of rows), rows in key order.
 //!
 //! ```text
-//! SELECT event_id FROM events WHERE project_id = $1 AND event_id IN ($2, …)       retries
+//! SELECT event_id FROM events WHERE project_id = $1 AND event_id IN ($2, …)       retries, see below
 //! SELECT hash, issue_id FROM issue_hashes WHERE project_id = $1 AND hash IN (…)    owners
 //! SELECT hash, project_id FROM issue_tombstones …, SELECT … FROM issues WHERE id IN (…)
 //! INSERT INTO events (…) VALUES (…), (…), …            (one piece of up to 256 rows)
@@ -12,7 +12,10 @@
 //! UPDATE issues SET … FROM (VALUES …) AS v WHERE issues.id = v.column1
 //! ```
 //!
-//! PostgreSQL does the same with two lookups and one write, each a statement of arrays
+//! The stored event ids are looked up only when a first attempt at the batch found one: the events
+//! insert's unique index refused it (`write::batch` in `store/ops/ingest.rs`).
+//!
+//! PostgreSQL does the same with one lookup and one write, each a statement of arrays
 //! (`store/postgres/batch.rs`); SQLite has no array type, and its statements are no round trips over
 //! a network.
 
@@ -35,21 +38,30 @@ where
     sql.push(")");
 }
 
-/// Read what the batch's events need: which of their ids are stored (retries), which issues own
-/// their hashes and which hashes are tombstoned, and the workflow state of the owning issues that
-/// are not plainly unresolved. A few `IN` lists per project instead of several queries per event.
+/// The statement that starts a batch's transaction, whether it looks up stored event ids or not.
+pub(super) fn begin(_look_up_stored: bool) -> &'static str {
+    super::BEGIN_WRITE
+}
+
+/// Read what the batch's events need: which of their ids are stored (retries, only if
+/// `look_up_stored`: see `write::batch`), which issues own their hashes and which hashes are
+/// tombstoned, and the workflow state of the owning issues that are not plainly unresolved. A few
+/// `IN` lists per project instead of several queries per event.
 pub(super) async fn prefetch(
     conn: &mut SqliteConnection,
     batch: &[EnvelopeWrite],
     rollup: &mut Rollup<'_>,
+    look_up_stored: bool,
 ) -> StoreResult<()> {
     for (project_id, keys) in lookup_keys(batch) {
-        for chunk in lookups(&keys.event_ids) {
-            let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
-            sql.push_bind(project_id).push(" AND event_id");
-            push_in(&mut sql, chunk.copied());
-            let found: Vec<String> = sql.build_query_scalar().fetch_all(&mut *conn).await?;
-            rollup.known_events.extend(found.into_iter().map(|id| (project_id, id)));
+        if look_up_stored {
+            for chunk in lookups(&keys.event_ids) {
+                let mut sql = sqlx::QueryBuilder::<Db>::new("SELECT event_id FROM events WHERE project_id = ");
+                sql.push_bind(project_id).push(" AND event_id");
+                push_in(&mut sql, chunk.copied());
+                let found: Vec<String> = sql.build_query_scalar().fetch_all(&mut *conn).await?;
+                rollup.known_events.extend(found.into_iter().map(|id| (project_id, id)));
+            }
         }
         for chunk in lookups(&keys.hashes) {
             let chunk: Vec<&str> = chunk.copied().collect();
