@@ -219,31 +219,10 @@ macro_rules! ingest_fns {
             // The batch's owners were read up front; owners found or opened since stay owners until commit.
             let mut owner = ev.hashes.iter().find_map(|h| rollup.owners.get(&(write.project_id, h.clone())).copied());
             if owner.is_none() {
-                let (next,): (i64,) =
-                    sqlx::query_as("UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id")
-                        .bind(write.project_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
-                let (created,): (i64,) = sqlx::query_as(
-                    "INSERT INTO issues (project_id, short_id, title, culprit, level, event_type, metadata, status, substatus, \
-                     first_seen, last_seen, times_seen, users_seen, first_release, last_release) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'unresolved', 'new', $8, $8, 0, 0, $9, $9) RETURNING id",
-                )
-                .bind(write.project_id)
-                .bind(next - 1)
-                .bind(&ev.title)
-                .bind(&ev.culprit)
-                .bind(&ev.level)
-                .bind(&ev.event_type)
-                .bind(&ev.metadata)
-                .bind(ev.timestamp)
-                .bind(&ev.release)
-                .fetch_one(&mut **tx)
-                .await?;
-                claim_hashes(tx, write.project_id, created, &ev.hashes).await?;
+                let (created, won) = super::batch::open_issue(&mut **tx, write, ev).await?;
                 // Another node may have claimed the primary hash first: then join its issue.
-                let winner = find_owner(tx, write.project_id, &ev.hashes[..1]).await?;
-                if winner == Some(created) {
+                let winner = if won { Some(created) } else { find_owner(tx, write.project_id, &ev.hashes[..1]).await? };
+                if won {
                     outcome.is_new = true;
                 } else {
                     sqlx::query("DELETE FROM issues WHERE id = $1").bind(created).execute(&mut **tx).await?;

@@ -7,7 +7,9 @@
 //! BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off
 //! SELECT false, hash, issue_id, <issue state> … LATERAL (issue_hashes … LIMIT 1)    owners
 //! UNION ALL SELECT true, hash …                 LATERAL (issue_tombstones … LIMIT 1) tombstones
-//!   … the per-event statements of new issues and regressions …
+//! WITH counter AS (UPDATE projects …), created AS (INSERT INTO issues …),     per new issue
+//!      claimed AS (INSERT INTO issue_hashes … ON CONFLICT DO NOTHING) SELECT id, won
+//!   … the statements of regressions and alert activity …
 //! WITH ev     AS (INSERT INTO events           SELECT * FROM unnest($1 … $15)),
 //!      tags   AS (INSERT INTO issue_tag_values …  ON CONFLICT DO UPDATE),
 //!      hourly, users (RETURNING issue_id, xmax = 0 AS inserted), envs,
@@ -31,7 +33,10 @@
 //! A batch used to take four lookups, nine multi-row statements and two plan-mode switches, each a
 //! round trip and most of them planned afresh; at low rates, where batches are small, those were
 //! much of PostgreSQL's work. The event-id lookup alone took 0.33 ms of PostgreSQL's time per batch,
-//! most of it planning, to find nothing almost every time.
+//! most of it planning, to find nothing almost every time. A new issue took five statements (the
+//! short id, the issue, each hash, its owner, the alert activity) where it now takes two; a fresh
+//! project's first second opens all its issues at once (BENCHMARKS.md, "A fresh server's first
+//! seconds").
 //!
 //! Every lookup probes a unique index once per key (`LATERAL … LIMIT 1` cannot be flattened into a
 //! join), and the writes read nothing but the inserts' unique indexes and `issues` by primary key.
@@ -49,7 +54,7 @@
 use sqlx::PgConnection;
 
 use crate::store::rollup::{IssueState, Rollup, in_key_order, lookup_keys};
-use crate::store::{EnvelopeWrite, Millis, StoreResult};
+use crate::store::{EnvelopeWrite, Millis, NewEvent, StoreResult};
 
 /// [`GENERIC_PLANS`] as a literal, so that [`BEGIN_GENERIC`] can put `BEGIN` before it.
 macro_rules! generic_plans {
@@ -103,6 +108,19 @@ SELECT true, t.hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
 FROM unnest($2::text[]) AS k (hash) \
 CROSS JOIN LATERAL (SELECT hash FROM issue_tombstones WHERE project_id = $1 AND hash = k.hash LIMIT 1) AS t";
 
+/// A new issue in one round trip: the project's next short id, the issue row and its hashes.
+/// `won` is false when another writer claimed the primary hash first; its row is not in this
+/// statement's snapshot, so the caller looks the owner up.
+const OPEN_ISSUE: &str = "\
+WITH counter AS (UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id - 1 AS short_id), \
+created AS (INSERT INTO issues (project_id, short_id, title, culprit, level, event_type, metadata, status, substatus, \
+                                first_seen, last_seen, times_seen, users_seen, first_release, last_release) \
+            SELECT $1, short_id, $2, $3, $4, $5, $6, 'unresolved', 'new', $7, $7, 0, 0, $8, $8 FROM counter RETURNING id), \
+claimed AS (INSERT INTO issue_hashes (project_id, hash, issue_id) \
+            SELECT $1, k.hash, created.id FROM created CROSS JOIN unnest($9::text[]) AS k (hash) \
+            ON CONFLICT DO NOTHING RETURNING hash) \
+SELECT created.id, EXISTS (SELECT 1 FROM claimed WHERE claimed.hash = ($9::text[])[1]) AS won FROM created";
+
 /// One row of [`HASHES`].
 #[derive(sqlx::FromRow)]
 struct Hash {
@@ -117,6 +135,28 @@ struct Hash {
     ignore_users: Option<i64>,
     times_seen: Option<i64>,
     users_seen: Option<i64>,
+}
+
+/// Open an issue for an event none of whose hashes has an owner ([`OPEN_ISSUE`]). Returns the issue
+/// and whether it won its primary hash.
+pub(super) async fn open_issue(
+    conn: &mut PgConnection,
+    write: &EnvelopeWrite,
+    ev: &NewEvent,
+) -> StoreResult<(i64, bool)> {
+    let opened: (i64, bool) = sqlx::query_as(OPEN_ISSUE)
+        .bind(write.project_id)
+        .bind(&ev.title)
+        .bind(&ev.culprit)
+        .bind(&ev.level)
+        .bind(&ev.event_type)
+        .bind(&ev.metadata)
+        .bind(ev.timestamp)
+        .bind(&ev.release)
+        .bind(&ev.hashes)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(opened)
 }
 
 /// Read what the batch's events need: which of their ids are stored (retries, only if

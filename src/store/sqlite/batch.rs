@@ -6,6 +6,7 @@
 //! SELECT event_id FROM events WHERE project_id = $1 AND event_id IN ($2, …)       retries, see below
 //! SELECT hash, issue_id FROM issue_hashes WHERE project_id = $1 AND hash IN (…)    owners
 //! SELECT hash, project_id FROM issue_tombstones …, SELECT … FROM issues WHERE id IN (…)
+//! UPDATE projects SET next_short_id …, INSERT INTO issues …, INSERT INTO issue_hashes …  per new issue
 //! INSERT INTO events (…) VALUES (…), (…), …            (one piece of up to 256 rows)
 //! INSERT INTO issue_tag_values (…) VALUES … ON CONFLICT (issue_id, key, value) DO UPDATE …
 //! … issue_hourly, issue_users, environments, releases, release_projects …
@@ -23,7 +24,7 @@ use sqlx::SqliteConnection;
 
 use super::Db;
 use crate::store::rollup::{IssueState, Rollup, in_key_order, lookup_keys, lookups, pieces};
-use crate::store::{EnvelopeWrite, StoreResult};
+use crate::store::{EnvelopeWrite, NewEvent, StoreResult};
 
 /// Append ` IN (…)` with one bound parameter per key (a piece from [`lookups`]).
 fn push_in<'t, T>(sql: &mut sqlx::QueryBuilder<Db>, keys: impl Iterator<Item = T>)
@@ -36,6 +37,50 @@ where
         list.push_bind(key);
     }
     sql.push(")");
+}
+
+/// Open an issue for an event none of whose hashes has an owner: take the project's next short id,
+/// insert the issue, claim its hashes. Returns the issue and whether it won its primary hash (on
+/// SQLite, with one writer, it always does).
+pub(super) async fn open_issue(
+    conn: &mut SqliteConnection,
+    write: &EnvelopeWrite,
+    ev: &NewEvent,
+) -> StoreResult<(i64, bool)> {
+    let (next,): (i64,) =
+        sqlx::query_as("UPDATE projects SET next_short_id = next_short_id + 1 WHERE id = $1 RETURNING next_short_id")
+            .bind(write.project_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let (created,): (i64,) = sqlx::query_as(
+        "INSERT INTO issues (project_id, short_id, title, culprit, level, event_type, metadata, status, substatus, \
+         first_seen, last_seen, times_seen, users_seen, first_release, last_release) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'unresolved', 'new', $8, $8, 0, 0, $9, $9) RETURNING id",
+    )
+    .bind(write.project_id)
+    .bind(next - 1)
+    .bind(&ev.title)
+    .bind(&ev.culprit)
+    .bind(&ev.level)
+    .bind(&ev.event_type)
+    .bind(&ev.metadata)
+    .bind(ev.timestamp)
+    .bind(&ev.release)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut won = false;
+    for (i, hash) in ev.hashes.iter().enumerate() {
+        let claimed = sqlx::query(
+            "INSERT INTO issue_hashes (project_id, hash, issue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(write.project_id)
+        .bind(hash)
+        .bind(created)
+        .execute(&mut *conn)
+        .await?;
+        won |= i == 0 && claimed.rows_affected() == 1;
+    }
+    Ok((created, won))
 }
 
 /// The statement that starts a batch's transaction, whether it looks up stored event ids or not.
