@@ -40,18 +40,27 @@ const MAX_RELEASE_CHARS: usize = 200;
 /// Longest environment and dist.
 const MAX_ENVIRONMENT_CHARS: usize = 64;
 
+/// Level names in any ASCII case, and the level each means.
+const LEVEL_NAMES: [(&str, &str); 9] = [
+    ("debug", "debug"),
+    ("trace", "debug"),
+    ("info", "info"),
+    ("log", "info"),
+    ("warning", "warning"),
+    ("warn", "warning"),
+    ("error", "error"),
+    ("fatal", "fatal"),
+    ("critical", "fatal"),
+];
+
 /// Reads a level name or Python logging number: `warn` → `warning`, `critical` → `fatal`,
-/// `log` → `info`, `30` → `warning`.
+/// `log` → `info`, `30` → `warning`. No allocation: every breadcrumb has a level.
 pub(crate) fn parse_level(value: &Value) -> Option<&'static str> {
     match value {
-        Value::String(name) => match name.trim().to_ascii_lowercase().as_str() {
-            "debug" | "trace" => Some("debug"),
-            "info" | "log" => Some("info"),
-            "warning" | "warn" => Some("warning"),
-            "error" => Some("error"),
-            "fatal" | "critical" => Some("fatal"),
-            _ => None,
-        },
+        Value::String(name) => {
+            let name = name.trim();
+            LEVEL_NAMES.iter().find(|(alias, _)| alias.eq_ignore_ascii_case(name)).map(|&(_, level)| level)
+        }
         Value::Number(n) => match n.as_u64()? {
             10 => Some("debug"),
             20 => Some("info"),

@@ -197,21 +197,27 @@ fn url_path(url: &str) -> Option<&str> {
     Some(path.split(['?', '#']).next().unwrap_or(path))
 }
 
+/// Values are replaced in place: a payload carries up to 100 breadcrumbs, and a key removed and
+/// inserted again costs a map removal and a new key string each time.
 fn normalize_breadcrumb(crumb: &mut Map<String, Value>, errors: &mut Errors) {
-    match crumb.get("timestamp").map(|v| (timestamp::parse_value(v), v)) {
-        Some((Some(ts), _)) => {
-            crumb.insert("timestamp".into(), timestamp::to_value(ts));
-        }
-        Some((None, _)) => {
-            if let Some(bad) = crumb.remove("timestamp").filter(|v| !v.is_null()) {
-                errors.invalid("breadcrumbs.timestamp", "invalid timestamp", bad);
+    if let Some(value) = crumb.get_mut("timestamp") {
+        match timestamp::parse_value(value) {
+            Some(ts) => *value = timestamp::to_value(ts),
+            None => {
+                if let Some(bad) = crumb.remove("timestamp").filter(|v| !v.is_null()) {
+                    errors.invalid("breadcrumbs.timestamp", "invalid timestamp", bad);
+                }
             }
         }
-        None => {}
     }
-    let level = crumb.remove("level");
-    let level = level.as_ref().map_or(Some("info"), super::fields::parse_level).unwrap_or("info");
-    crumb.insert("level".into(), level.into());
+    let level = crumb.get("level").map_or(Some("info"), super::fields::parse_level).unwrap_or("info");
+    match crumb.get_mut("level") {
+        Some(Value::String(name)) if name == level => {}
+        Some(value) => *value = level.into(),
+        None => {
+            crumb.insert("level".into(), level.into());
+        }
+    }
     if !crumb.get("type").is_some_and(Value::is_string) {
         crumb.insert("type".into(), "default".into());
     }

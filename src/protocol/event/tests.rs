@@ -216,3 +216,24 @@ fn the_sdk_is_backfilled_from_the_client_header() {
         (Some("sentry.ruby"), Some("5.17.0"))
     );
 }
+
+#[test]
+fn breadcrumbs_get_a_known_level_a_type_and_a_valid_timestamp_or_none() {
+    let ts = timestamp::to_secs(RECEIVED) - 5.0;
+    let event = json!({"breadcrumbs": [
+        {"timestamp": ts, "level": " WARN ", "type": "http", "message": 3},
+        {"timestamp": "not a time", "level": "loud", "category": true},
+        {"level": 40, "type": 7},
+        {"timestamp": null, "level": "error"},
+    ]});
+    let normalized = normalize(event, &opts());
+    let crumbs = &normalized.payload["breadcrumbs"]["values"];
+    assert_eq!(crumbs[0], json!({"timestamp": ts, "level": "warning", "type": "http", "message": "3"}));
+    assert_eq!(crumbs[1], json!({"level": "info", "type": "default", "category": "true"}));
+    assert_eq!(crumbs[2], json!({"level": "error", "type": "default"}));
+    assert_eq!(crumbs[3], json!({"level": "error", "type": "default"}));
+    let errors = normalized.payload["errors"].as_array().expect("errors");
+    let bad_timestamps: Vec<&Value> =
+        errors.iter().filter(|e| e["name"] == json!("breadcrumbs.timestamp")).map(|e| &e["value"]).collect();
+    assert_eq!(bad_timestamps, [&json!("not a time")], "a null timestamp is dropped without an error");
+}

@@ -123,7 +123,9 @@ fn slim_frame_data(frames: &mut [Value], allowance: usize) {
 }
 
 fn trim_field(object: &mut Map<String, Value>, key: &str, max: MaxChars) {
+    // A string has at most as many characters as bytes: most are short enough not to be counted.
     if let Some(Value::String(text)) = object.get_mut(key)
+        && text.len() > max.limit + max.allowance
         && text.chars().count() > max.limit + max.allowance
     {
         trim_string(text, max.limit);
@@ -132,7 +134,7 @@ fn trim_field(object: &mut Map<String, Value>, key: &str, max: MaxChars) {
 
 /// Cuts `text` to `max_chars` characters, the last three being `...`.
 pub(crate) fn trim_string(text: &mut String, max_chars: usize) {
-    if text.chars().count() <= max_chars {
+    if text.len() <= max_chars || text.chars().count() <= max_chars {
         return;
     }
     let keep = max_chars.saturating_sub(3);
