@@ -236,7 +236,7 @@ macro_rules! ingest_fns {
             }
             if !outcome.is_new {
                 if newly_seen {
-                    claim_hashes(tx, write.project_id, issue_id, &ev.hashes).await?;
+                    claim_hashes(&mut **tx, write.project_id, issue_id, &ev.hashes).await?;
                 }
                 // Web UI workflow: release-aware regression and ignore conditions (ops/workflow.rs).
                 let pending = rollup.issues.get(&issue_id).map_or(0, |d| d.times_seen);
@@ -259,16 +259,25 @@ macro_rules! ingest_fns {
             Ok(None)
         }
 
-        async fn claim_hashes(tx: &mut sqlx::Transaction<'_, Db>, project_id: i64, issue_id: i64, hashes: &[String]) -> StoreResult<()> {
-            for hash in hashes {
-                sqlx::query("INSERT INTO issue_hashes (project_id, hash, issue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(project_id)
-                    .bind(hash)
-                    .bind(issue_id)
-                    .execute(&mut **tx)
-                    .await?;
+        /// Give `issue_id` the hashes no issue owns yet; returns whether it got the first of them.
+        pub(super) async fn claim_hashes(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            project_id: i64,
+            issue_id: i64,
+            hashes: &[String],
+        ) -> StoreResult<bool> {
+            let mut first = false;
+            for (i, hash) in hashes.iter().enumerate() {
+                let claimed =
+                    sqlx::query("INSERT INTO issue_hashes (project_id, hash, issue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(project_id)
+                        .bind(hash)
+                        .bind(issue_id)
+                        .execute(&mut *conn)
+                        .await?;
+                first |= i == 0 && claimed.rows_affected() == 1;
             }
-            Ok(())
+            Ok(first)
         }
 
         $crate::store::ops::workflow_write_fns!();

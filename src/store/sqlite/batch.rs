@@ -68,18 +68,7 @@ pub(super) async fn open_issue(
     .bind(&ev.release)
     .fetch_one(&mut *conn)
     .await?;
-    let mut won = false;
-    for (i, hash) in ev.hashes.iter().enumerate() {
-        let claimed = sqlx::query(
-            "INSERT INTO issue_hashes (project_id, hash, issue_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        )
-        .bind(write.project_id)
-        .bind(hash)
-        .bind(created)
-        .execute(&mut *conn)
-        .await?;
-        won |= i == 0 && claimed.rows_affected() == 1;
-    }
+    let won = super::write::claim_hashes(conn, write.project_id, created, &ev.hashes).await?;
     Ok((created, won))
 }
 
